@@ -27,15 +27,24 @@ class _Lazy:
 
 _SUBCOMMANDS: dict[str, _Lazy] = {
     "edge": _Lazy(
-        "edge.cli", "app", "edge", "Run, inspect and provision a gateway agent.",
+        "edge.cli",
+        "app",
+        "edge",
+        "Run, inspect and provision a gateway agent.",
         ("pymodbus", "paho.mqtt", "serial"),
     ),
     "cloud": _Lazy(
-        "cloud.cli", "app", "cloud", "Run the cloud services and manage the registry.",
+        "cloud.cli",
+        "app",
+        "cloud",
+        "Run the cloud services and manage the registry.",
         ("fastapi", "sqlalchemy", "paho.mqtt"),
     ),
     "sim": _Lazy(
-        "simulators.cli", "app", "sim", "Serve the simulated territory: Modbus and DALI devices.",
+        "simulators.cli",
+        "app",
+        "sim",
+        "Serve the simulated territory: Modbus and DALI devices.",
         ("pymodbus", "dali", "astral"),
     ),
 }

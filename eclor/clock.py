@@ -40,7 +40,7 @@ class WallClock:
 
 
 class ScaledClock:
-    """Runs ``speed`` times faster than the wall clock from ``start`` (for demos and simulations)."""
+    """Runs ``speed`` times faster than the wall clock from ``start``: for demos."""
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
         if start.tzinfo is None:

@@ -40,7 +40,7 @@ class EncodeError(WireError):
 
 
 class DecodeError(WireError):
-    """A payload that cannot be accepted; ``field`` is a JSON path such as ``$.readings[3].time``."""
+    """A payload that cannot be accepted; ``field`` is a JSON path (``$.readings[3].time``)."""
 
     def __init__(self, reason: str, field: str = "$") -> None:
         self.field = field
