@@ -20,10 +20,12 @@ from eclor.wire.messages import (
     Command,
     CommandResult,
     EventBatch,
+    Reading,
     Status,
     TelemetryBatch,
     _Message,
 )
+from eclor.wire.names import DEVICE_IDS, NAMES, NameChecker
 from eclor.wire.programs import ProgramSet, reference_problems
 from eclor.wire.topics import Suffix, Topic
 
@@ -118,6 +120,8 @@ def _decode_error(text: str) -> DecodeError:
 
 
 def _check_semantics(message: _Message) -> None:
+    if isinstance(message, TelemetryBatch):
+        _check_reading_names(message)
     if isinstance(message, Command) and message.expires_at <= message.issued_at:
         raise DecodeError("expires_at must be after issued_at", "$.expires_at")
     if isinstance(message, ProgramSet):
@@ -125,6 +129,36 @@ def _check_semantics(message: _Message) -> None:
         if problems:
             path, reason = problems[0]
             raise DecodeError(reason, path)
+
+
+def _check_reading_names(batch: TelemetryBatch) -> None:
+    names, devices = NAMES.known, DEVICE_IDS.known
+    for i, reading in enumerate(batch.readings):
+        # Bulk membership tests in C first; the per-name path runs only for names not seen yet.
+        if (
+            reading.device in devices
+            and reading.measurement in names
+            and reading.fields.keys() <= names
+            and reading.tags.keys() <= names
+        ):
+            continue
+        _check_one_reading(reading, f"$.readings[{i}]")
+
+
+def _check_one_reading(reading: Reading, path: str) -> None:
+    if not DEVICE_IDS.ok(reading.device):
+        raise _pattern_error(DEVICE_IDS, f"{path}.device")
+    if not NAMES.ok(reading.measurement):
+        raise _pattern_error(NAMES, f"{path}.measurement")
+    for part, keys in (("fields", reading.fields), ("tags", reading.tags)):
+        for key in keys:
+            if not NAMES.ok(key):
+                raise _pattern_error(NAMES, f"{path}.{part}", key)
+
+
+def _pattern_error(checker: NameChecker, path: str, key: str | None = None) -> DecodeError:
+    where = f" (in the key {key[:70]!r})" if key is not None else ""
+    return DecodeError(f"Expected `str` matching regex {checker.pattern!r}{where}", path)
 
 
 def _refuse_non_finite(value: object, path: str = "$") -> None:

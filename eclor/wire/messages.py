@@ -13,12 +13,15 @@ import msgspec
 from msgspec import Meta
 
 from eclor.wire import limits as L
+from eclor.wire.names import DEVICE_ID_PATTERN, NAME_PATTERN
 from eclor.wire.topics import GATEWAY_ID_PATTERN
 
 GatewayId = Annotated[str, Meta(pattern=GATEWAY_ID_PATTERN)]
-Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Name = Annotated[str, Meta(pattern=NAME_PATTERN)]
 """Measurement, field, tag, command-kind and event-kind names: snake_case, units in the name."""
-DeviceId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")]
+DeviceId = Annotated[str, Meta(pattern=DEVICE_ID_PATTERN)]
+# In readings (the hot path) names are checked after parsing, once per distinct name: names.py.
+_HotName = Annotated[str, Meta(min_length=1, max_length=L.MAX_ID_LENGTH)]
 CommandId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")]
 EpochMs = Annotated[int, Meta(ge=L.MIN_EPOCH_MS, le=L.MAX_EPOCH_MS)]
 Seq = Annotated[int, Meta(ge=0, le=L.INT64_MAX)]
@@ -31,8 +34,10 @@ ShortString = Annotated[str, Meta(max_length=L.MAX_STRING_FIELD_LENGTH)]
 Scalar = bool | Int64 | Float | ShortString
 """A field value. JSON has no NaN or infinity; the encoder refuses them."""
 
-Fields = Annotated[dict[Name, Scalar], Meta(min_length=1, max_length=L.MAX_FIELDS_PER_READING)]
-Tags = Annotated[dict[Name, TagValue], Meta(max_length=L.MAX_TAGS_PER_READING)]
+Fields = Annotated[
+    dict[_HotName, Scalar], Meta(min_length=1, max_length=L.MAX_FIELDS_PER_READING)
+]
+Tags = Annotated[dict[_HotName, TagValue], Meta(max_length=L.MAX_TAGS_PER_READING)]
 Args = Annotated[dict[Name, Scalar], Meta(max_length=L.MAX_ARGS_PER_COMMAND)]
 
 
@@ -43,8 +48,8 @@ class _Message(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Reading(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One read of one device: identified in the store by measurement, tags and time."""
 
-    device: DeviceId
-    measurement: Name
+    device: _HotName
+    measurement: _HotName
     time: EpochMs
     fields: Fields
     tags: Tags = msgspec.field(default_factory=dict)

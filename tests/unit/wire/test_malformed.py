@@ -24,6 +24,7 @@ from eclor.wire import (
     encode,
 )
 from eclor.wire import limits as L
+from eclor.wire.names import NAME_PATTERN, NameChecker
 
 T0 = 1_764_370_000_000
 
@@ -296,3 +297,11 @@ def test_mutated_valid_messages_never_raise_anything_but_decode_error(data: st.D
         payload[position] = data.draw(st.integers(0, 255))
     with contextlib.suppress(DecodeError):
         decode(TelemetryBatch, bytes(payload))
+
+
+def test_name_checker_stays_bounded_and_keeps_checking() -> None:
+    checker = NameChecker(NAME_PATTERN, limit=3)
+    assert all(checker.ok(n) for n in ["a", "b", "c", "d"])
+    assert len(checker.known) <= 3
+    assert not checker.ok("Not_a_name")
+    assert "Not_a_name" not in checker.known
