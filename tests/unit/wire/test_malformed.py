@@ -111,6 +111,30 @@ CORPUS: list[tuple[str, bytes, type[DecodeError], str]] = [
         "$.readings[0].fields",
     ),
     (
+        "bad device id",
+        raw(batch(readings=[reading(device="m 1")])),
+        DecodeError,
+        "$.readings[0].device",
+    ),
+    (
+        "bad measurement",
+        raw(batch(readings=[reading(measurement="E")])),
+        DecodeError,
+        "$.readings[0].measurement",
+    ),
+    (
+        "bad tag key",
+        raw(batch(readings=[reading(tags={"Site": "x"})])),
+        DecodeError,
+        "$.readings[0].tags",
+    ),
+    (
+        "bad name, later reading",
+        raw(batch(readings=[reading(), reading(fields={"x-y": 2})])),
+        DecodeError,
+        "$.readings[1].fields",
+    ),
+    (
         "null field value",
         raw(batch(readings=[reading(fields={"a": None})])),
         DecodeError,
