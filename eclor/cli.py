@@ -74,6 +74,7 @@ def _missing_extra_command(name: str, lazy: _Lazy, missing: list[str]) -> Any:
         name=name,
         help=f"{lazy.help} [needs: pip install 'eclor[{lazy.extra}]']",
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
     )
     def explain(args: list[str] | None = typer.Argument(None, hidden=True)) -> None:
         typer.echo(message, err=True)
@@ -98,6 +99,14 @@ class _LazyGroup(typer.core.TyperGroup):
         command.name = cmd_name
         return command
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # Listing must not import the subcommands (slow, and an extra may be missing).
+        rows = {name: lazy.help for name, lazy in _SUBCOMMANDS.items()}
+        for name, command in self.commands.items():
+            rows[name] = command.get_short_help_str(limit=70)
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows.items()))
+
 
 app = typer.Typer(
     cls=_LazyGroup,
@@ -107,19 +116,18 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Eclor telemetry: edge agents, cloud services and simulators for a smart territory."""
+
+
 @app.command()
 def version() -> None:
     """Print the Eclor version and the wire contract version."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
+    from eclor.versions import eclor_version
     from eclor.wire import CONTRACT_VERSION
 
-    try:
-        installed = dist_version("eclor")
-    except PackageNotFoundError:
-        installed = "not installed (running from a source tree)"
-    typer.echo(f"eclor {installed}, wire contract v{CONTRACT_VERSION}")
+    typer.echo(f"eclor {eclor_version()}, wire contract v{CONTRACT_VERSION}")
 
 
 def main() -> None:
