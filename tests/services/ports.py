@@ -13,6 +13,8 @@ Orphans: every child is started through ``setpriv --pdeathsig`` when that is ava
 kernel signals it when the thread that started it dies (even on SIGKILL of the test runner), and
 an ``atexit`` hook stops whatever is still running at a normal interpreter exit. Start services
 from a long-lived thread (the main thread in pytest): pdeathsig follows the starting thread.
+Each server runs in its own process group: Ctrl-C at a terminal reaches only the test runner,
+whose teardown stops the servers in order, and ``kill()`` SIGKILLs the whole group at once.
 """
 
 from __future__ import annotations
@@ -178,6 +180,7 @@ class ServiceProcess:
             user=self.user,
             group=primary_group(self.user) if self.user is not None else None,
             extra_groups=[] if self.user is not None else None,
+            process_group=0,  # its own group, so kill() takes its worker processes too
         )
 
     def wait_ready(self, probe: Callable[[], bool], timeout: float, what: str) -> None:
@@ -191,7 +194,7 @@ class ServiceProcess:
             if time.monotonic() >= deadline:
                 self.kill()
                 raise ServiceStartError(
-                    f"{self.name} did not {what} within {timeout:.0f} s; "
+                    f"{self.name} did not {what} within {timeout:g} s; "
                     f"log tail ({self.log_path}):\n{self.tail()}"
                 )
             time.sleep(0.03)
@@ -227,13 +230,14 @@ class ServiceProcess:
         _LIVE.discard(self)
 
     def kill(self) -> None:
-        """SIGKILL the process and reap it (a crash, as far as the service can tell)."""
+        """SIGKILL the process and everything in its process group (e.g. PostgreSQL's backends),
+        then reap it: a crash, as far as the service can tell."""
         popen = self._popen
         if popen is None:
             return
         if popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                popen.kill()
+                os.killpg(popen.pid, signal.SIGKILL)
             popen.wait()
         _LIVE.discard(self)
 

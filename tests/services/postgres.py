@@ -22,6 +22,7 @@ the system temp directory, because pytest's temp folders are private to root.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -32,7 +33,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self, get_args
+from typing import Literal, Self
 
 import psycopg
 from psycopg import sql
@@ -57,6 +58,7 @@ PACKAGE = "postgresql"
 """The Debian package providing ``initdb`` and ``postgres``."""
 
 PostgresMode = Literal["auto", "shared", "private"]
+_MODES: dict[str, PostgresMode] = {"auto": "auto", "shared": "shared", "private": "private"}
 MODE_ENV = "ECLOR_TEST_POSTGRES"
 ADMIN_URL_ENV = "ECLOR_TEST_POSTGRES_ADMIN_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -106,7 +108,11 @@ class PostgresCluster:
         self.data_dir = self.workdir / "data"
         self.log_path = self.workdir / "postgres.log"
         self._process = ServiceProcess(
-            "postgres", [], self.log_path, cwd=self.workdir, user=self.os_user,
+            "postgres",
+            [],
+            self.log_path,
+            cwd=self.workdir,
+            user=self.os_user,
             stop_signal=signal.SIGINT,  # "fast" shutdown: roll back sessions, exit at once
         )
 
@@ -153,7 +159,10 @@ class PostgresCluster:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Self:
-        self.start()
+        with contextlib.ExitStack() as undo:
+            undo.callback(self.close)  # a failed start leaves no process and no folder
+            self.start()
+            undo.pop_all()
         return self
 
     def __exit__(
@@ -174,13 +183,30 @@ class PostgresCluster:
         return workdir
 
     def _initdb(self) -> None:
-        argv = [self.initdb, "-D", str(self.data_dir), "-U", self.user, "-A", "trust",
-                "-E", "UTF8", "--locale=C", "--no-sync"]
+        argv = [
+            self.initdb,
+            "-D",
+            str(self.data_dir),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]
         with self.log_path.open("ab") as log:
             start = log.tell()
             result = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.workdir, user=self.os_user, check=False, timeout=120,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                user=self.os_user,
+                check=False,
+                timeout=120,
                 group=primary_group(self.os_user) if self.os_user else None,
                 extra_groups=[] if self.os_user else None,
             )
@@ -194,14 +220,22 @@ class PostgresCluster:
         self.port = free_port()
 
     def _start_once(self) -> None:
-        argv = [self.postgres, "-D", str(self.data_dir), "-p", str(self.port), "-h", self.host,
-                "-k", ""]  # no Unix socket: pytest paths can exceed its 107-byte limit
+        argv = [
+            self.postgres,
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-h",
+            self.host,
+            "-k",
+            "",
+        ]  # no Unix socket: pytest paths can exceed its 107-byte limit
         for setting in _SERVER_SETTINGS:
             argv += ["-c", setting]
         self._process.argv = argv
         self._process.start()
-        self._process.wait_ready(self._accepts_sessions, self.startup_timeout,
-                                 "accept connections")
+        self._process.wait_ready(self._accepts_sessions, self.startup_timeout, "accept connections")
 
     def _accepts_sessions(self) -> bool:
         if not port_answers(self.host, self.port):
@@ -268,12 +302,15 @@ class PostgresDatabase:
 
     def start(self) -> None:
         """Choose the server (starting a private cluster if needed) and create the database."""
-        if self._wants_private():
-            self.cluster = PostgresCluster(self.tmpdir, initdb=self.initdb)
-            self.cluster.start()
-            self.admin_conninfo = self.cluster.conninfo
-        create_database(self.admin_conninfo, self.dbname)
-        self._created = True
+        with contextlib.ExitStack() as undo:
+            if self._wants_private():
+                self.cluster = PostgresCluster(self.tmpdir, initdb=self.initdb)
+                undo.callback(self.cluster.close)  # stop it again if anything below fails
+                self.cluster.start()
+                self.admin_conninfo = self.cluster.conninfo
+            create_database(self.admin_conninfo, self.dbname)
+            self._created = True
+            undo.pop_all()
 
     def stop(self) -> None:
         """Drop the database (terminating its sessions first), then stop a private cluster."""
@@ -305,11 +342,11 @@ class PostgresDatabase:
 
 def mode_from_environment() -> PostgresMode:
     """``$ECLOR_TEST_POSTGRES`` (auto, shared or private; default auto)."""
-    value = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
-    for mode in get_args(PostgresMode):
-        if value == mode:
-            return mode  # type: ignore[no-any-return]
-    raise ValueError(f"{MODE_ENV}={value!r}: expected one of {', '.join(get_args(PostgresMode))}")
+    value = os.environ.get(MODE_ENV, "").strip().lower() or "auto"
+    mode = _MODES.get(value)
+    if mode is None:
+        raise ValueError(f"{MODE_ENV}={value!r}: expected one of {', '.join(_MODES)}")
+    return mode
 
 
 def server_answers(conninfo: str) -> bool:
@@ -327,10 +364,17 @@ def _admin_connection(admin_conninfo: str) -> psycopg.Connection[tuple[object, .
         return psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         raise ServiceError(
-            f"PostgreSQL at {admin_conninfo} refused the connection: {error}. "
+            f"PostgreSQL at {_without_password(admin_conninfo)} refused the connection: {error}. "
             f"Set {ADMIN_URL_ENV} to a superuser URL, or {MODE_ENV}=private to start a private "
             f"cluster."
         ) from error
+
+
+def _without_password(conninfo: str) -> str:
+    params = conninfo_to_dict(conninfo)
+    if "password" in params:
+        params["password"] = "***"
+    return make_conninfo("", **params)
 
 
 def create_database(admin_conninfo: str, dbname: str) -> None:
