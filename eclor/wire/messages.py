@@ -34,9 +34,7 @@ ShortString = Annotated[str, Meta(max_length=L.MAX_STRING_FIELD_LENGTH)]
 Scalar = bool | Int64 | Float | ShortString
 """A field value. JSON has no NaN or infinity; the encoder refuses them."""
 
-Fields = Annotated[
-    dict[_HotName, Scalar], Meta(min_length=1, max_length=L.MAX_FIELDS_PER_READING)
-]
+Fields = Annotated[dict[_HotName, Scalar], Meta(min_length=1, max_length=L.MAX_FIELDS_PER_READING)]
 Tags = Annotated[dict[_HotName, TagValue], Meta(max_length=L.MAX_TAGS_PER_READING)]
 Args = Annotated[dict[Name, Scalar], Meta(max_length=L.MAX_ARGS_PER_COMMAND)]
 
@@ -136,9 +134,13 @@ class Command(_Message, kw_only=True):
 
 
 class CommandResult(_Message, kw_only=True):
-    """The answer to a command; ``observed`` holds what was read back (the level after a dim)."""
+    """The answer to a command; ``observed`` holds what was read back (the level after a dim).
+
+    Buffered in the outbox and acknowledged like a batch: ``seq`` is from the same sequence.
+    """
 
     gateway: GatewayId
+    seq: Seq
     id: CommandId
     ok: bool
     time: EpochMs

@@ -108,6 +108,7 @@ def commands(draw: st.DrawFn) -> Command:
 command_results = st.builds(
     CommandResult,
     gateway=gateway_ids,
+    seq=seqs,
     id=device_ids,
     ok=st.booleans(),
     time=epoch_ms,
