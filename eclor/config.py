@@ -1,4 +1,4 @@
-"""Loading YAML files into pydantic models, with errors that name the file, the key and the value."""
+"""YAML files into pydantic models, with errors that name the file, the key and the value."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@
     EclorError (eclor.errors)
     ├── ConfigError (eclor.errors)     a gateway config or device profile that cannot be used
     └── EdgeError
-        ├── TransportError             the bus did not carry a request and its answer (.bus, .device)
+        ├── TransportError             a request or its answer was not carried (.bus, .device)
         │   ├── DeviceTimeout          no answer within the device's timeout
         │   └── BusUnavailable         the serial port or TCP endpoint cannot be opened
         ├── DeviceUnavailable          the device's circuit breaker is open (.device, .retry_in_s)

@@ -9,6 +9,8 @@ not per reading. NORMAL would lose the last commits on power loss; we chose not 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 SCHEMA_VERSION = 1
 
@@ -68,18 +70,13 @@ def create(connection: sqlite3.Connection) -> None:
         connection.execute("INSERT OR IGNORE INTO counter (name, value) VALUES ('next_seq', 1)")
 
 
-class transaction:  # noqa: N801 - used as a statement: `with transaction(db):`
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._connection.execute("BEGIN IMMEDIATE")
-        return self._connection
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._connection.execute("COMMIT")
-        else:
-            self._connection.execute("ROLLBACK")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

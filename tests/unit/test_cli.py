@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from eclor.cli import _LazyGroup, _missing_modules, app
@@ -51,11 +52,13 @@ def test_missing_module_detection() -> None:
     ]
 
 
-def test_a_subcommand_whose_extra_is_missing_explains_instead_of_failing(monkeypatch: object) -> None:
+def test_a_subcommand_whose_extra_is_missing_explains_instead_of_failing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import eclor.cli as cli
 
     fake = cli._Lazy("cloud.cli", "app", "cloud", "cloud things", ("no_such_module_eclor",))
-    monkeypatch.setitem(cli._SUBCOMMANDS, "cloud", fake)  # type: ignore[attr-defined]
+    monkeypatch.setitem(cli._SUBCOMMANDS, "cloud", fake)
     for args in (["cloud", "--help"], ["cloud", "serve", "--config", "x.yaml"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 2
