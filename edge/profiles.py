@@ -82,6 +82,8 @@ class Field(_Strict):
     offset: float = 0.0
     unit: str | None = None
     counter: bool | Counter = False
+    invalid: int | float | None = None
+    """A raw value the device sends for "not available" (e.g. 0xFFFF): the field is left out."""
     measurement: Name | None = None
     protocol_address: int = PydanticField(default=-1, exclude=True)
 
@@ -141,8 +143,11 @@ class Signature(_Strict):
     address: int = PydanticField(ge=0, le=65536)
     type: DataType
     word_order: Literal["big", "little"] = "big"
+    length: int | None = PydanticField(default=None, ge=1, le=123)
+    scale: float = 1.0
     min: float | None = None
     max: float | None = None
+    equals: float | str | None = None
 
 
 class Writable(_Strict):

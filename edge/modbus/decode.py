@@ -18,7 +18,7 @@ from edge.modbus.planner import ReadRequest
 from edge.profiles import DataType, Field
 
 _DT = ModbusClientMixin.DATATYPE
-_PYMODBUS_TYPES = {
+PYMODBUS_TYPES = {
     DataType.INT16: _DT.INT16,
     DataType.UINT16: _DT.UINT16,
     DataType.INT32: _DT.INT32,
@@ -51,12 +51,16 @@ def decode_request(
             continue
         registers = [int(r) for r in data[offset : offset + field.count]]
         try:
-            out.values[field.name] = decode_registers(field, registers)
+            value = decode_registers(field, registers)
         except ValueError as exc:
             out.invalid[field.name] = str(exc)
+            continue
+        if value is not None:
+            out.values[field.name] = value
 
 
-def decode_registers(field: Field, registers: list[int]) -> Value:
+def decode_registers(field: Field, registers: list[int]) -> Value | None:
+    """The field's value, or None when the device sent its "not available" value."""
     if field.byte_order == "little":
         registers = [((r & 0xFF) << 8) | (r >> 8) for r in registers]
     if field.type is DataType.BOOL:
@@ -71,11 +75,13 @@ def decode_registers(field: Field, registers: list[int]) -> Value:
             raise ValueError(f"not UTF-8 text: {exc.reason}") from None
         return str(text).strip()
     raw = ModbusClientMixin.convert_from_registers(
-        registers, _PYMODBUS_TYPES[field.type], word_order=field.word_order
+        registers, PYMODBUS_TYPES[field.type], word_order=field.word_order
     )
     assert isinstance(raw, int | float)
     if isinstance(raw, float) and not math.isfinite(raw):
         raise ValueError(f"device sent {raw}")
+    if field.invalid is not None and raw == field.invalid:
+        return None
     if isinstance(raw, int) and raw > INT64_MAX:
         raise ValueError(f"{raw} does not fit the wire's signed 64-bit integers")
     if field.scale == 1.0 and field.offset == 0.0:

@@ -39,6 +39,10 @@ TABLES = (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS command_seen (
+        id TEXT PRIMARY KEY,
+        expires_ms INTEGER NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS eviction (
         reason TEXT NOT NULL,
         kind TEXT NOT NULL,

@@ -250,6 +250,20 @@ class Outbox:
                 self._bytes -= int(freed[1])
         return deleted
 
+    # -- commands --------------------------------------------------------------------------------
+
+    def remember_command(self, command_id: str, expires_ms: int) -> bool:
+        """Record a command id; False when it was seen before (a duplicate). Ids are forgotten
+        once their command has expired, when no copy of it can be executed anyway."""
+        now_ms = to_epoch_ms(self._clock.now())
+        with transaction(self._db) as db:
+            db.execute("DELETE FROM command_seen WHERE expires_ms < ?", (now_ms,))
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO command_seen (id, expires_ms) VALUES (?, ?)",
+                (command_id, expires_ms),
+            ).rowcount
+        return inserted == 1
+
     # -- health ----------------------------------------------------------------------------------
 
     def stats(self) -> OutboxStats:

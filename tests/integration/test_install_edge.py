@@ -52,4 +52,3 @@ def test_cloud_help_names_the_extra_to_install(edge_venv: Path) -> None:
     assert out.returncode == 2
     assert "pip install 'eclor[cloud]'" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
-
