@@ -99,7 +99,7 @@ class Uplink(_Strict):
 
 
 class _Bus(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=GATEWAY_ID_PATTERN)
     timeout_ms: int = Field(default=500, ge=20, le=30_000)
 
 

@@ -16,10 +16,9 @@ from simulators.modbus import CabinetController, Em24, Fault, Iem3155, Sdm630, s
 from simulators.modbus.framing import parse_rtu_frame, rtu_frame
 from simulators.state import CabinetState, MeterState
 from tests.integration.test_sim_modbus_tcp import polled_values, run_mbpoll
-from tests.services.serial_pty import PtyPair, pty_pair, socat_pty_pair
+from tests.services.serial_pty import PtyPair, socat_pty_pair
 
 pytestmark = pytest.mark.integration
-__all__ = ["pty_pair"]  # the fixture, imported to be used here
 
 DT = AsyncModbusSerialClient.DATATYPE
 GOLDEN_REQUEST = bytes.fromhex("01040000000271CB")

@@ -26,6 +26,9 @@ import pytest
 from tests.services.influxdb import InfluxDBServer
 from tests.services.mosquitto import MosquittoServer
 from tests.services.postgres import PostgresDatabase
+from tests.services.serial_pty import pty_pair
+
+__all__ = ["pty_pair"]  # a fixture of serial_pty, registered here for every test
 
 
 class MosquittoFactory(Protocol):

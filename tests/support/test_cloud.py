@@ -43,10 +43,15 @@ class CloudStandIn:
         self._lock = threading.Lock()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cloud-{id(self)}")
         self._client.on_message = self._on_message
+        self._client.on_connect = self._on_connect
+        self._client.reconnect_delay_set(0.1, 0.5)
         self._client.connect(host, port)
-        for suffix in ("telemetry", "event", "cmd/result", "status"):
-            self._client.subscribe(f"eclor/v1/+/{suffix}", qos=1)
         self._client.loop_start()
+
+    def _on_connect(self, client: mqtt.Client, *_: object) -> None:
+        # Subscribing here, not once, so the stand-in follows a broker restart like a real cloud.
+        for suffix in ("telemetry", "event", "cmd/result", "status"):
+            client.subscribe(f"eclor/v1/+/{suffix}", qos=1)
 
     def close(self) -> None:
         self._client.loop_stop()
@@ -74,6 +79,12 @@ class CloudStandIn:
 
     def send_command(self, gateway: str, command: Command) -> None:
         self._client.publish(topic(gateway, Suffix.CMD), encode(command), qos=1).wait_for_publish(5)
+
+    def seqs(self) -> list[int]:
+        """Sequence numbers of every batch received, duplicates included, in arrival order."""
+        with self._lock:
+            batches = [*self.received.telemetry, *self.received.events, *self.received.results]
+            return [b.seq for b in batches]
 
     def readings(self) -> list[tuple[int, str, str, dict[str, object]]]:
         """Every reading received, as (time, device, measurement, fields), duplicates included."""
