@@ -163,3 +163,32 @@ async def test_status_endpoint_and_metrics(
     assert health["devices"]["meter"]["state"] == "ok"
     assert 'eclor_edge_poll_duration_seconds_count{device="meter"}' in metrics
     assert "eclor_edge_outbox_rows" in metrics
+
+
+async def test_edge_status_command_prints_the_running_agents_health(
+    tmp_path: Path, mosquitto: MosquittoServer, cloud: CloudStandIn,
+    cabinet: tuple[int, MeterState, CabinetState],
+) -> None:
+    from typer.testing import CliRunner
+
+    from eclor.cli import app
+    from tests.services.ports import free_port
+
+    port, _, _ = cabinet
+    config = cabinet_config(tmp_path, mosquitto.port, port, "gw-status")
+    text = config.read_text().replace("port: 0\n", f"port: {free_port()}\n", 1)
+    config.write_text(text)
+    async with running_agent(config):
+        await until(lambda: bool(cloud.readings()))
+        await asyncio.sleep(1.5)
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["edge", "status", "--config", str(config)]
+        )
+    assert result.exit_code == 0, result.output
+    assert "gw-status" in result.output
+    assert "connected" in result.output
+    assert "meter" in result.output
+    assert "ok" in result.output
+    stopped = CliRunner().invoke(app, ["edge", "status", "--config", str(config)])
+    assert stopped.exit_code == 1
+    assert "no agent answers" in stopped.output
