@@ -26,7 +26,7 @@ demands are the present values, and maximum demands the largest present value re
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import ClassVar
 
 from pymodbus.constants import ExcCodes
@@ -151,9 +151,9 @@ class Sdm630(MeterDevice):
             self._setting(0x000C, {60, 100, 200}),
             f32(0x000E, lambda: 0.0),  # password lock: locked
             self._setting(0x0012, set(PARITY_CODES.values())),
-            self._setting(0x0014, set(range(1, 248))),
-            self._setting(0x0016, set(range(6))),
-            self._setting(0x0018, set(range(10000))),
+            self._setting(0x0014, range(1, 248)),
+            self._setting(0x0016, range(6)),
+            self._setting(0x0018, range(10000)),
             self._setting(0x001C, set(BAUD_CODES.values())),
             f32(0x002A, lambda: float(s.serial_number >> 16 & 0xFFFF)),
             f32(0x002C, lambda: float(s.serial_number & 0xFFFF)),
@@ -161,7 +161,7 @@ class Sdm630(MeterDevice):
             Registers(0xFC00, 2, lambda: uint32(s.serial_number)),
         ]
 
-    def _setting(self, address: int, allowed: set[int]) -> Registers:
+    def _setting(self, address: int, allowed: Container[int]) -> Registers:
         """A read/write float set-up register accepting only whole values in ``allowed``."""
 
         def valid(registers: list[int]) -> bool:

@@ -23,11 +23,50 @@ def make_pki(folder: Path, name: str = "ca") -> TestPki:
     ext = folder / "server.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     run = _runner()
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
-        "-keyout", ca_key, "-out", ca)
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr)
-    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
-        "-extfile", ext, "-out", cert)
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        ca_key,
+        "-out",
+        ca,
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        ext,
+        "-out",
+        cert,
+    )
     for path in (ca_key, key):
         path.chmod(0o644)  # mosquitto may drop to another user before reading its key
     return TestPki(ca=ca, server_cert=cert, server_key=key)
