@@ -9,6 +9,7 @@ wire.
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -210,5 +211,8 @@ def load_profiles(directory: Path) -> dict[str, Profile]:
 
 
 def default_profiles_dir() -> Path:
-    """The profiles shipped with Eclor, next to the installed packages."""
-    return Path(__file__).resolve().parents[1] / "firmware_configs" / "profiles"
+    """The profiles shipped with Eclor: the source tree's, else the installed copy."""
+    source = Path(__file__).resolve().parents[1] / "firmware_configs" / "profiles"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "eclor" / "profiles"

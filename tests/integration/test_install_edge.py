@@ -52,3 +52,16 @@ def test_cloud_help_names_the_extra_to_install(edge_venv: Path) -> None:
     assert out.returncode == 2
     assert "pip install 'eclor[cloud]'" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+
+
+@pytest.mark.integration
+def test_the_wheel_ships_the_device_profiles(edge_venv: Path) -> None:
+    code = (
+        "from edge.profiles import default_profiles_dir, load_profiles; "
+        "print(sorted(load_profiles(default_profiles_dir())))"
+    )
+    out = subprocess.run(
+        [edge_venv / "bin" / "python", "-c", code], capture_output=True, text=True, cwd="/"
+    )
+    assert out.returncode == 0, out.stderr
+    assert "eastron-sdm630" in out.stdout
