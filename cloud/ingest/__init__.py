@@ -1,0 +1,1 @@
+"""Ingest: MQTT in, time-series store and registry out, acks back once stored."""

@@ -1,0 +1,43 @@
+"""Wire messages to store points (see docs/data-model.md)."""
+
+from __future__ import annotations
+
+from cloud.store.points import FieldValue, Point, point_from_reading
+from eclor.wire import EventBatch, Status, TelemetryBatch
+
+
+def telemetry_points(batch: TelemetryBatch) -> list[Point]:
+    return [point_from_reading(reading, batch.gateway) for reading in batch.readings]
+
+
+def event_points(batch: EventBatch) -> list[Point]:
+    points = []
+    for event in batch.events:
+        fields: dict[str, FieldValue] = {**event.fields, "active": event.active}
+        if event.detail:
+            fields["detail"] = event.detail
+        tags = {
+            "gateway": batch.gateway,
+            "device": event.device,
+            "kind": event.kind,
+            "severity": event.severity,
+        }
+        points.append(Point("event", tags, fields, event.time))
+    return points
+
+
+def status_point(status: Status) -> Point:
+    """The fleet-health series: one point per status message."""
+    fields: dict[str, FieldValue] = {"online": status.state == "online"}
+    if status.outbox is not None:
+        fields["outbox_rows"] = status.outbox.rows
+        fields["outbox_bytes"] = status.outbox.bytes
+        fields["outbox_evicted"] = status.outbox.evicted
+        if status.outbox.oldest_age_s is not None:
+            fields["outbox_oldest_age_s"] = float(status.outbox.oldest_age_s)
+    states = [d.state for d in status.devices.values()]
+    if states:
+        fields["devices_ok"] = states.count("ok")
+        fields["devices_degraded"] = states.count("degraded")
+        fields["devices_unreachable"] = states.count("unreachable")
+    return Point("gateway_status", {"gateway": status.gateway}, fields, status.time)
