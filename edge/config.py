@@ -69,6 +69,9 @@ class Tls(_Strict):
 class Broker(_Strict):
     host: str
     port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="3.1.1 for brokers without MQTT 5 (the embedded demo broker)"
+    )
     username: str | None = None
     password_file: Path | None = None
     tls: Tls = Tls()

@@ -29,6 +29,7 @@ class MqttSettings:
     password: str | None = None
     tls: bool = False
     ca_file: Path | None = None
+    protocol: str = "5"  # "3.1.1" for brokers without MQTT 5 (no shared subscriptions then)
 
 
 class CloudMqtt:
@@ -46,7 +47,8 @@ class CloudMqtt:
         self._loop = asyncio.get_running_loop()
         self.inbox: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=inbox_size)
         self.connected = asyncio.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
         client.suppress_exceptions = True
         client.enable_logger(logging.getLogger("paho.cloud"))
         if settings.username:

@@ -58,6 +58,7 @@ class MqttLink:
         self.disconnected.set()
         self.heartbeat = time.monotonic()
         self._stop = threading.Event()
+        self._v5 = broker.protocol == "5"
         self._client = self._make_client(client_id, password, will)
         self._thread: threading.Thread | None = None
         self._socket_open = False  # touched by the network thread only
@@ -130,9 +131,11 @@ class MqttLink:
             delay = min(delay * 2, self._broker.reconnect_max_s)
 
     def _connect(self, first: bool) -> None:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        if first:
+        if not first:
+            self._client.reconnect()
+        elif self._v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
             self._client.connect(
                 self._broker.host,
                 self._broker.port,
@@ -141,7 +144,9 @@ class MqttLink:
                 properties=props,
             )
         else:
-            self._client.reconnect()
+            self._client.connect(
+                self._broker.host, self._broker.port, keepalive=self._broker.keepalive_s
+            )
 
     async def stop(self, last_words: tuple[str, bytes] | None = None) -> None:
         """Publish ``last_words`` (retained) if connected, disconnect cleanly, stop the thread."""
