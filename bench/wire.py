@@ -34,10 +34,10 @@ def sdm630_batch(size: int) -> TelemetryBatch:
                 "current_l1_a": 4.21,
                 "current_l2_a": 4.02,
                 "current_l3_a": 3.97,
-                "power_w": 2712.5 + i,
-                "power_factor": 0.94,
+                "power_total_w": 2712.5 + i,
+                "power_factor_total": 0.94,
                 "frequency_hz": 50.01,
-                "import_energy_kwh": 18234.75 + i * 0.001,
+                "energy_import_kwh": 18234.75 + i * 0.001,
             },
             tags={"site": "cab-thil-04", "commune": "thil"},
         )

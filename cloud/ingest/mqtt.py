@@ -74,6 +74,9 @@ class CloudMqtt:
         await asyncio.to_thread(self._client.loop_stop)
 
     def publish(self, topic: str, payload: bytes) -> bool:
+        """False when not connected: an ack lost that way makes the edge send its batch again."""
+        if not self._client.is_connected():
+            return False
         info = self._client.publish(topic, payload, qos=1)
         return info.rc is MQTTErrorCode.MQTT_ERR_SUCCESS
 

@@ -166,7 +166,9 @@ async def test_status_endpoint_and_metrics(
 
 
 async def test_edge_status_command_prints_the_running_agents_health(
-    tmp_path: Path, mosquitto: MosquittoServer, cloud: CloudStandIn,
+    tmp_path: Path,
+    mosquitto: MosquittoServer,
+    cloud: CloudStandIn,
     cabinet: tuple[int, MeterState, CabinetState],
 ) -> None:
     from typer.testing import CliRunner

@@ -28,7 +28,9 @@ async def meter_port() -> AsyncIterator[int]:
 
 def tls_config(tmp_path: Path, gateway: str, port: int, ca: Path, meter_port: int) -> Path:
     return write_config(
-        tmp_path, gateway, port,
+        tmp_path,
+        gateway,
+        port,
         buses=[{"name": "lan", "kind": "tcp", "host": "127.0.0.1", "port": meter_port}],
         devices=[{"id": "m", "profile": "eastron-sdm630", "bus": "lan", "poll_interval_s": 0.3}],
         broker={"tls": {"enabled": True, "ca_file": str(ca)}},
