@@ -1,0 +1,1 @@
+"""Alembic environment of the registry (run through :mod:`cloud.registry.migrate`)."""

@@ -1,0 +1,1 @@
+"""Registry revisions, oldest first by their ``down_revision`` chain."""
