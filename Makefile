@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint typecheck pytest sim bench
+.PHONY: setup test lint typecheck pytest demo sim bench
 
 setup:
 	scripts/setup.sh
@@ -19,8 +19,12 @@ pytest:
 
 test: lint typecheck pytest
 
+demo: setup
+	$(BIN)/eclor demo
+
 sim: setup
 	$(BIN)/eclor sim run --scenario demo
 
 bench:
 	$(BIN)/python -m bench.wire
+	$(BIN)/python -m bench.store_raw

@@ -40,6 +40,13 @@ _SUBCOMMANDS: dict[str, _Lazy] = {
         "Run the cloud services and manage the registry.",
         ("fastapi", "sqlalchemy", "paho.mqtt"),
     ),
+    "demo": _Lazy(
+        "demo.cli",
+        "app",
+        "all",
+        "Run the whole chain on this machine: territory, edge agents, broker, cloud, API.",
+        ("pymodbus", "dali", "fastapi", "sqlalchemy", "paho.mqtt"),
+    ),
     "sim": _Lazy(
         "simulators.cli",
         "app",

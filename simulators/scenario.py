@@ -293,7 +293,7 @@ def packaged_scenarios() -> list[str]:
 def scenario_path(name_or_path: str) -> Path:
     """The file of a packaged scenario name (``demo``) or of a path to a YAML file."""
     candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path or candidate.exists():
+    if candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path or candidate.is_file():
         if not candidate.is_file():
             raise ConfigError(name_or_path, "", name_or_path, "no such scenario file")
         return candidate

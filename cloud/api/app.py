@@ -1,0 +1,54 @@
+"""The operator API application: :func:`create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cloud.api.bodylimit import BodyLimitMiddleware
+from cloud.api.deps import ApiContext, ApiDeps
+from cloud.api.metrics import MetricsMiddleware
+from cloud.api.openapi import install_openapi
+from cloud.api.problems import install_problem_handlers
+from cloud.api.routes import devices, energy, gateways, readings, service
+from eclor.versions import eclor_version
+
+DESCRIPTION = """\
+Operator API of Eclor telemetry: gateways and devices of the territory, their latest readings,
+and energy per local day.
+
+**Authentication**: `Authorization: Bearer <API token>`. Reading needs a `technician`,
+`energy-manager` or `admin` token; registering gateways and devices needs `admin`. After too many
+failed authentications from one address the API answers 429 with `Retry-After`.
+
+**Energy per day**: local days in Europe/Paris, midnight to midnight, so 23 hours on the last
+Sunday of March and 25 on the last Sunday of October; `from` and `to` are both included. kWh come
+from the meters' import counters, across counter resets; `null` means no data, not zero.
+
+**Errors** are problem details (RFC 9457, `application/problem+json`).
+
+**Caching**: GET answers carry an `ETag` (send it back in `If-None-Match` for a 304) and a
+`Cache-Control` that follows how often the data changes.
+"""
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    """The API over ``deps``; it registers its metrics in ``deps.metrics`` (once per registry)."""
+    app = FastAPI(
+        title="Eclor operator API",
+        version=eclor_version(),
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    context = ApiContext.build(deps)
+    app.state.context = context
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=deps.settings.max_body_bytes)
+    app.add_middleware(
+        MetricsMiddleware, metrics=context.metrics
+    )  # outside ours: counts every answer
+    for module in (service, gateways, devices, readings, energy):
+        app.include_router(module.router)
+    install_openapi(app)
+    return app

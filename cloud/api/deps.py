@@ -1,0 +1,127 @@
+"""What the API is built from (:class:`ApiDeps`, :class:`ApiSettings`) and what its routes get
+per request (:class:`ApiContext`, through the :data:`Ctx` dependency).
+
+The registry is synchronous SQLAlchemy: :meth:`ApiContext.in_registry` runs a unit of work in one
+transaction on a worker thread, so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.api.metrics import ApiMetrics
+from cloud.api.ratelimit import FailureLimiter
+from cloud.store.base import TimeSeriesStore
+from eclor.clock import Clock
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Tunables; the defaults suit the territory."""
+
+    timezone: str = "Europe/Paris"
+    """Zone of the local days of energy summaries."""
+    auth_failure_limit: int = 10
+    """Authentication failures a client may make per window before it gets 429."""
+    auth_failure_window_s: float = 60.0
+    auth_tracked_clients: int = 10_000
+    """Clients whose failures are remembered at most (least recently failing forgotten first)."""
+    reading_stale_after_s: int = 900
+    """A device's latest reading older than this is flagged ``stale``."""
+    gateway_stale_after_s: int = 300
+    """A gateway not heard from for this long is flagged ``stale`` (5 missed status messages)."""
+    page_size: int = 50
+    max_page_size: int = 500
+    max_energy_days: int = 366
+    energy_concurrency: int = 8
+    """Store queries in flight at once for one site or commune summary."""
+    health_timeout_s: float = 2.0
+    max_body_bytes: int = 65_536
+    """Larger request bodies are refused (413) before they are read."""
+    reading_measurements: tuple[str, ...] = (
+        "energy",
+        "cabinet",
+        "waste_centre",
+        "traffic",
+        "device",
+    )
+    """Measurements searched for a device's latest readings when the caller names none."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiDeps:
+    """Everything :func:`cloud.api.create_app` needs; the caller owns (and closes) them.
+
+    ``metrics`` is the Prometheus registry the API registers its metrics in and serves at
+    ``/metrics``: pass the process's shared one to expose the ingest's metrics there too. Build one
+    app per registry (metric names can be registered once).
+    """
+
+    sessions: sessionmaker[Session]
+    store: TimeSeriesStore
+    clock: Clock
+    metrics: CollectorRegistry
+    settings: ApiSettings = field(default_factory=ApiSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """One per app: the deps and the app's own state (metrics, failure limiter, zone)."""
+
+    deps: ApiDeps
+    metrics: ApiMetrics
+    limiter: FailureLimiter
+    zone: ZoneInfo
+
+    @classmethod
+    def build(cls, deps: ApiDeps) -> ApiContext:
+        settings = deps.settings
+        limiter = FailureLimiter(
+            settings.auth_failure_limit,
+            settings.auth_failure_window_s,
+            settings.auth_tracked_clients,
+        )
+        return cls(deps, ApiMetrics(deps.metrics), limiter, ZoneInfo(settings.timezone))
+
+    @property
+    def settings(self) -> ApiSettings:
+        return self.deps.settings
+
+    @property
+    def store(self) -> TimeSeriesStore:
+        return self.deps.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    async def in_registry(self, work: Callable[[Session], T], *, abandon: bool = False) -> T:
+        """``work(session)`` in one transaction on a worker thread (committed if it returns).
+
+        ``abandon``: a cancelled caller stops waiting for the thread (health checks with a
+        timeout); otherwise cancellation waits for the transaction to end.
+        """
+
+        def in_session() -> T:
+            with self.deps.sessions.begin() as session:
+                return work(session)
+
+        return await anyio.to_thread.run_sync(in_session, abandon_on_cancel=abandon)
+
+
+def context(request: Request) -> ApiContext:
+    """The app's :class:`ApiContext` (set by ``create_app``)."""
+    return cast(ApiContext, request.app.state.context)
+
+
+Ctx = Annotated[ApiContext, Depends(context)]

@@ -1,0 +1,115 @@
+"""The cloud's config: broker, store, registry, API, ingest. YAML, validated as a whole.
+
+A secret that is empty or a placeholder (``changeme``, ``secret``…) refuses to start, naming the
+key. Relative paths are relative to the config file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from cloud.store.settings import StoreSettings
+from eclor.config import load_yaml_model
+from eclor.errors import ConfigError
+
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["5", "3.1.1"] = "5"
+    username: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+
+
+class RegistryConfig(_Strict):
+    url: str = "sqlite:///eclor-registry.sqlite"
+    """A SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
+
+
+class ApiConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class IngestConfig(_Strict):
+    shared_group: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,32}$")
+    flush_interval_ms: int = Field(default=200, ge=10, le=10_000)
+    max_batch_points: int = Field(default=5000, ge=1)
+    max_pending_points: int = Field(default=100_000, ge=1000)
+
+
+class CloudConfig(_Strict):
+    mqtt: MqttConfig = MqttConfig()
+    store: StoreSettings = StoreSettings()
+    registry: RegistryConfig = RegistryConfig()
+    api: ApiConfig = ApiConfig()
+    ingest: IngestConfig = IngestConfig()
+    dead_letter_days: Annotated[int, Field(ge=1)] = 30
+
+
+def load_cloud_config(path: Path) -> CloudConfig:
+    config = load_yaml_model(path, CloudConfig)
+    config = _resolve(config, path.parent)
+    check_secrets(config, str(path))
+    return config
+
+
+def _resolve(config: CloudConfig, base: Path) -> CloudConfig:
+    def resolve(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else (base / p).resolve()
+
+    mqtt = config.mqtt.model_copy(
+        update={
+            "password_file": resolve(config.mqtt.password_file),
+            "ca_file": resolve(config.mqtt.ca_file),
+        }
+    )
+    sqlite = config.store.sqlite.model_copy(update={"path": resolve(config.store.sqlite.path)})
+    store = config.store.model_copy(update={"sqlite": sqlite})
+    url = config.registry.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{(base / url.removeprefix('sqlite:///')).resolve()}"
+    registry = config.registry.model_copy(update={"url": url})
+    return config.model_copy(update={"mqtt": mqtt, "store": store, "registry": registry})
+
+
+def check_secrets(config: CloudConfig, source: str) -> None:
+    influx = config.store.influxdb
+    if influx is not None:
+        for key in ("password", "token"):
+            secret: SecretStr | None = getattr(influx, key)
+            if secret is not None:
+                _refuse_placeholder(source, f"store.influxdb.{key}", secret.get_secret_value())
+    if config.mqtt.password_file is not None:
+        path = config.mqtt.password_file
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                source, "mqtt.password_file", str(path), f"cannot read: {exc.strerror}"
+            ) from None
+        _refuse_placeholder(source, "mqtt.password_file", text, shown=str(path))
+
+
+def _refuse_placeholder(source: str, key: str, secret: str, shown: str = "<hidden>") -> None:
+    if secret.strip().lower() in PLACEHOLDERS:
+        raise ConfigError(
+            source, key, shown, "is empty or a placeholder: set a real secret before starting"
+        )
+
+
+def mqtt_password(config: MqttConfig) -> str | None:
+    if config.password_file is None:
+        return None
+    return config.password_file.read_text(encoding="utf-8").strip()

@@ -1,0 +1,101 @@
+"""From a served simulated territory to edge agent configs and registry entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from cloud.registry.devices import add_device, list_devices
+from cloud.registry.gateways import enroll_gateway
+from cloud.registry.models import Gateway
+from edge.config import Broker, Device, GatewayConfig, Health, Identity, OutboxSettings, Uplink
+from edge.config import RtuBus as EdgeRtuBus
+from edge.config import TcpBus as EdgeTcpBus
+from edge.profiles import Profile
+from simulators.runner import GatewayEndpoint
+from simulators.scenario import RtuBus, Scenario
+
+POLL_INTERVAL_S = 5.0
+
+
+def gateway_config(
+    endpoint: GatewayEndpoint,
+    scenario: Scenario,
+    broker: Broker,
+    folder: Path,
+    profiles: dict[str, Profile],
+    poll_interval_s: float = POLL_INTERVAL_S,
+    uplink: Uplink | None = None,
+) -> GatewayConfig:
+    """An edge agent config polling every device of the simulated gateway."""
+    bus_name = "lan" if endpoint.bus == "tcp" else "rs485"
+    bus: EdgeTcpBus | EdgeRtuBus
+    if endpoint.bus == "tcp":
+        bus = EdgeTcpBus(kind="tcp", name=bus_name, host=endpoint.host, port=int(endpoint.port))
+    else:
+        spec = next(g.bus for g in scenario.gateways if g.id == endpoint.id)
+        assert isinstance(spec, RtuBus)
+        bus = EdgeRtuBus(
+            kind="rtu",
+            name=bus_name,
+            port=str(endpoint.port),
+            baudrate=spec.baudrate,
+            parity=spec.parity,
+            stopbits=spec.stopbits,
+            timeout_ms=300,
+        )
+    devices = [
+        Device(
+            id=f"{endpoint.id}-{d.id}",
+            profile=d.profile,
+            bus=bus_name,
+            unit=d.unit,
+            poll_interval_s=poll_interval_s,
+            tags={"site": endpoint.id, "commune": _slug(endpoint.commune)},
+        )
+        for d in endpoint.devices
+        if d.profile in profiles
+    ]
+    return GatewayConfig(
+        gateway=Identity(
+            id=endpoint.id,
+            site=endpoint.site,
+            commune=endpoint.commune,
+            latitude=endpoint.latitude,
+            longitude=endpoint.longitude,
+        ),
+        broker=broker,
+        outbox=OutboxSettings(path=folder / endpoint.id / "outbox.sqlite"),
+        uplink=uplink or Uplink(status_interval_s=10),
+        health=Health(port=None),
+        buses=[bus],
+        devices=devices,
+    )
+
+
+def _slug(name: str) -> str:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join(plain.lower().replace("'", " ").split())
+
+
+def register(session: Session, config: GatewayConfig, now: datetime) -> None:
+    """Enrol the gateway and its devices in the registry, as provisioning would."""
+    gateway_id = config.gateway.id
+    if session.get(Gateway, gateway_id) is None:
+        enroll_gateway(session, gateway_id, now=now)
+    known = {d.device_id for d in list_devices(session, gateway_id)}
+    for device in config.devices:
+        if device.id not in known:
+            add_device(
+                session,
+                gateway_id,
+                device.id,
+                profile=device.profile,
+                now=now,
+                unit_id=device.unit,
+                tags=device.tags,
+            )
