@@ -24,6 +24,9 @@ def demo(
     influx_url: str = typer.Option(None, help="store in this InfluxDB (v1 API) instead of SQLite"),
     workdir: Path = typer.Option(None, help="keep files here (default: a temporary folder)"),
     speed: float = typer.Option(1.0, help="simulated time runs this many times faster"),
+    embedded_broker: bool = typer.Option(
+        False, help="use the embedded Python broker even when Mosquitto is installed"
+    ),
     log_level: str = typer.Option("WARNING"),
 ) -> None:
     """Run the whole chain on this machine: simulated territory, edge agents, broker, cloud, API."""
@@ -35,7 +38,7 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="eclor-demo-") as tmp:
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        options = DemoOptions(folder, scenario, for_, api_port, influx_url, speed)
+        options = DemoOptions(folder, scenario, for_, api_port, influx_url, speed, embedded_broker)
 
         async def main() -> dict[str, object]:
             runner = Demo(options, console)

@@ -39,6 +39,7 @@ class DemoOptions:
     api_port: int = 8080
     influx_url: str | None = None
     speed: float = 1.0
+    embedded_broker: bool = False
 
 
 class Demo:
@@ -62,7 +63,7 @@ class Demo:
 
     async def _broker(self, stack: contextlib.AsyncExitStack) -> MosquittoProcess | EmbeddedBroker:
         broker: MosquittoProcess | EmbeddedBroker
-        if MosquittoProcess.available():
+        if MosquittoProcess.available() and not self.options.embedded_broker:
             broker = MosquittoProcess(self.options.folder / "mosquitto")
         else:
             broker = EmbeddedBroker("127.0.0.1", _free_port())

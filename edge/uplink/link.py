@@ -67,7 +67,12 @@ class MqttLink:
     def _make_client(
         self, client_id: str, password: str | None, will: tuple[str, bytes]
     ) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            clean_session=None if self._v5 else False,
+        )
         client.suppress_exceptions = True  # a failing callback is logged by paho, the loop goes on
         client.enable_logger(logging.getLogger("paho"))
         if self._broker.username:
