@@ -113,7 +113,7 @@ class EdgeAgent:
         if self.endpoint is not None:
             self.endpoint.start()
         self.link.start()
-        batcher = asyncio.create_task(self.batcher.run(), name="batcher")
+        batcher = self._task(self.batcher.run(), "batcher")
         background = [
             self._task(self.sender.run(), "sender"),
             self._task(self._dispatch_downlink(), "downlink"),
@@ -201,11 +201,16 @@ class EdgeAgent:
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """Cancel and wait; a task that swallowed its cancellation is cancelled again."""
+    pending = {t for t in tasks if not t.done()}
+    for _ in range(10):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+    for task in pending:
+        log.error("task %s does not stop", task.get_name())
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

@@ -175,8 +175,17 @@ class ModbusBus:
             # pymodbus has its own timeout; this one guards against a wedged transport.
             response = await asyncio.wait_for(call, self._timeout_s * 2 + 0.5)
         except (TimeoutError, ModbusException) as exc:
+            _reraise_cancellation()
             self.timeouts += 1
             raise DeviceTimeout(self.name, device, f"no valid answer: {exc or 'timeout'}") from None
         except OSError as exc:
             raise TransportError(self.name, device, f"transport failed: {exc}") from None
         return response
+
+
+def _reraise_cancellation() -> None:
+    """pymodbus turns a cancelled request into a "no response" error; a task being cancelled
+    (the agent stopping) must stop, not count a device failure and poll on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -96,7 +96,8 @@ AGENT = [sys.executable, "-m", "eclor", "edge", "run", "--plain-logs", "--config
 
 def start_agent(config: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([*AGENT, str(config)], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    log = (config.parent / "agent.log").open("ab")
+    return subprocess.Popen([*AGENT, str(config)], env=env, cwd=ROOT, stderr=log)
 
 
 def outbox_seqs(path: Path) -> set[int]:

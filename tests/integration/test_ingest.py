@@ -17,7 +17,7 @@ from cloud.store.base import TimeSeriesStore
 from eclor.wire import Reading
 from tests.services.influxdb import InfluxDBServer
 from tests.services.mosquitto import MosquittoServer
-from tests.services.plugin import InfluxDBFactory
+from tests.services.plugin import InfluxDBFactory, MosquittoFactory
 from tests.support.cloud_parts import enroll, running_ingest, sqlite_registry
 from tests.support.gateway import until
 from tests.support.gateway_client import GatewayClient
@@ -78,8 +78,9 @@ async def test_batches_are_stored_then_acked(
 
 
 async def test_every_kind_of_invalid_message_is_dead_lettered_while_valid_traffic_flows(
-    store: TimeSeriesStore, sessions: sessionmaker[Session], mosquitto: MosquittoServer
+    store: TimeSeriesStore, sessions: sessionmaker[Session], mosquitto_factory: MosquittoFactory
 ) -> None:
+    mosquitto = mosquitto_factory()  # its own broker: no retained status of other tests' gateways
     good = GatewayClient(mosquitto.port, "gw-a")
     stranger = GatewayClient(mosquitto.port, "gw-unknown")
     valid = json.loads(
