@@ -128,7 +128,11 @@ def token_create(
             issued = create_token(session, name, scope, now=now, expires_at=expires)
             token_id = issued.token.id
             secret = issued.secret
+            until = expires.isoformat() if expires else "never"
+            detail = f"scopes {', '.join(sorted(scope))}; expires {until}"
+            _audit_cli(session, "token create", {"token_id": token_id, "name": name}, detail)
     except (EclorError, ValueError) as exc:
+        _audit_refused(config, "token create", {"name": name}, str(exc))
         err.print(f"[red]refused[/red]: {exc}")
         raise typer.Exit(2) from None
     console.print(f"token [bold]{token_id}[/bold] for {name}, scopes {', '.join(scope)}")
@@ -166,7 +170,9 @@ def token_revoke(token_id: str, config: Path = ConfigOption) -> None:
     try:
         with _sessions(config).begin() as session:
             revoke_token(session, token_id, now=datetime.now(UTC))
+            _audit_cli(session, "token revoke", {"token_id": token_id})
     except EclorError as exc:
+        _audit_refused(config, "token revoke", {"token_id": token_id}, str(exc))
         err.print(f"[red]refused[/red]: {exc}")
         raise typer.Exit(2) from None
     console.print(f"token {token_id} revoked")
@@ -180,6 +186,7 @@ def gateway_enrol(gateway_id: str, config: Path = ConfigOption) -> None:
     try:
         with _sessions(config).begin() as session:
             password = enroll_gateway(session, gateway_id, now=datetime.now(UTC)).password
+            _audit_cli(session, "gateway enrol", {"gateway_id": gateway_id})
     except EclorError as exc:
         err.print(f"[red]refused[/red]: {exc}")
         raise typer.Exit(2) from None
@@ -208,5 +215,168 @@ def gateway_list(config: Path = ConfigOption) -> None:
     console.print(table)
 
 
+# -- enrolment tokens, and the audit of the CLI's security commands (issue 9) -------------------
+
+enrol_app = typer.Typer(help="Enrolment tokens: one-time, short-lived, bound to a site.")
+app.add_typer(enrol_app, name="enrol")
+
+
+@enrol_app.command("create")
+def enrol_create(
+    config: Path = ConfigOption,
+    site: str = typer.Option(..., "--site", help="the site the enrolled gateway joins"),
+    gateway_id: str | None = typer.Option(
+        None, "--gateway-id", help="the one gateway id it may enrol (default: any)"
+    ),
+    minutes: int = typer.Option(60, help="minutes until it expires (at most 4320: three days)"),
+) -> None:
+    """Create a one-time enrolment token and print it, this once."""
+    from cloud.registry.enrolment import create_enrolment_token
+
+    now = datetime.now(UTC)
+    targets = {"site_id": site, "gateway_id": gateway_id or "*"}
+    try:
+        with _sessions(config).begin() as session:
+            issued = create_enrolment_token(
+                session,
+                site,
+                now=now,
+                created_by=_cli_actor(),
+                lifetime=timedelta(minutes=minutes),
+                gateway_id=gateway_id,
+            )
+            token_id, expires, secret = issued.token.id, issued.token.expires_at, issued.secret
+            detail = f"expires {expires.isoformat()}"
+            _audit_cli(session, "enrol create", {**targets, "token_id": token_id}, detail)
+    except (EclorError, ValueError) as exc:
+        _audit_refused(config, "enrol create", targets, str(exc))
+        err.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"enrolment token [bold]{token_id}[/bold] for site {site}, "
+        f"gateway {gateway_id or 'any'}, single use, expires {_when(expires)}"
+    )
+    console.print("token (shown once; give it to the gateway's `POST /api/v1/enrol`):")
+    typer.echo(secret)
+
+
+@enrol_app.command("list")
+def enrol_list(
+    config: Path = ConfigOption,
+    site: str | None = typer.Option(None, "--site", help="only this site's tokens"),
+) -> None:
+    """List enrolment tokens, newest first (never their secrets)."""
+    from cloud.registry.enrolment import list_enrolment_tokens
+
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=16)
+    for column in ("site", "gateway", "created by", "expires", "state"):
+        table.add_column(column)
+    now = datetime.now(UTC)
+    with _sessions(config)() as session:
+        for t in list_enrolment_tokens(session, site_id=site):
+            if t.used_at is not None:
+                state = f"used by {t.used_by_gateway} {_when(t.used_at)}"
+            elif t.revoked_at is not None:
+                state = f"revoked {_when(t.revoked_at)}"
+            else:
+                state = "expired" if now >= t.expires_at else "usable"
+            table.add_row(
+                t.id, t.site_id, t.gateway_id or "any", t.created_by, _when(t.expires_at), state
+            )
+    console.print(table)
+
+
+@enrol_app.command("revoke")
+def enrol_revoke(token_id: str, config: Path = ConfigOption) -> None:
+    """Revoke an enrolment token at once."""
+    from cloud.registry.enrolment import revoke_enrolment_token
+
+    try:
+        with _sessions(config).begin() as session:
+            revoke_enrolment_token(session, token_id, now=datetime.now(UTC))
+            _audit_cli(session, "enrol revoke", {"token_id": token_id})
+    except EclorError as exc:
+        _audit_refused(config, "enrol revoke", {"token_id": token_id}, str(exc))
+        err.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"enrolment token {token_id} revoked")
+
+
+def _audit_cli(session: Any, action: str, targets: dict[str, str], detail: str = "") -> None:
+    """Record a CLI action that changed security state, in the transaction that made it."""
+    import socket
+
+    from cloud.registry.models import AuditSource
+    from cloud.registry.operator_audit import record_action
+
+    record_action(
+        session,
+        at=datetime.now(UTC),
+        source=AuditSource.CLI,
+        actor=_cli_actor(),
+        method="CLI",
+        action=action,
+        targets=targets,
+        status=0,
+        client=socket.gethostname(),
+        detail=detail,
+    )
+
+
+def _audit_refused(config: Path, action: str, targets: dict[str, str], reason: str) -> None:
+    """Record a refused CLI action (exit code 2) in a transaction of its own; a registry that
+    cannot take it is reported, not raised (the refusal is what the user must see)."""
+    import socket
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cloud.registry.models import AuditSource
+    from cloud.registry.operator_audit import record_action
+
+    try:
+        with _sessions(config).begin() as session:
+            record_action(
+                session,
+                at=datetime.now(UTC),
+                source=AuditSource.CLI,
+                actor=_cli_actor(),
+                method="CLI",
+                action=action,
+                targets=targets,
+                status=2,
+                client=socket.gethostname(),
+                detail=f"refused: {reason}",
+            )
+    except SQLAlchemyError as exc:
+        err.print(f"[yellow]not audited[/yellow]: {type(exc).__name__}")
+
+
+def _cli_actor() -> str:
+    """``user@host`` of whoever runs the command (``sudo``: the invoking user too)."""
+    import getpass
+    import os
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        user = f"uid{os.getuid()}"
+    invoker = os.environ.get("SUDO_USER")
+    if invoker and invoker != user:
+        user = f"{invoker} (as {user})"
+    return f"{user}@{socket.gethostname()}"
+
+
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- broker security: broker-config, broker-account, gateway revoke (issue 9, part 3) ----------
+# The commands live in cloud/broker_config/cli.py; this block puts them on `eclor cloud`.
+
+from cloud.broker_config.cli import broker_account_app, broker_config, gateway_revoke  # noqa: E402
+
+app.command("broker-config")(broker_config)
+app.add_typer(broker_account_app, name="broker-account")
+gateway_app.command("revoke")(gateway_revoke)

@@ -40,6 +40,11 @@ class RegistryConfig(_Strict):
 class ApiConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    mqtt_public_host: str | None = None
+    """The broker as enrolling gateways reach it; unset turns ``POST /api/v1/enrol`` off."""
+    mqtt_public_port: int = Field(default=8883, ge=1, le=65535)
+    mqtt_tls: bool = True
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
 
 
 class IngestConfig(_Strict):

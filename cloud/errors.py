@@ -12,9 +12,14 @@ alone what to do with the work in hand (retry it, dead-letter it, or answer 400)
         │   │                         → the ingest dead-letters the batch (.reason, .index)
         │   └── QueryError            a query the store cannot answer: bad window, a function
         │                             that does not fit the field's type (.reason)
-        └── RegistryError             the registry refused an operation (cloud.registry)
-            ├── NotFound              no such row (.kind, .key)
-            └── Conflict              the row exists, or its state forbids it (.kind, .key, .reason)
+        ├── RegistryError             the registry refused an operation (cloud.registry)
+        │   ├── NotFound              no such row (.kind, .key)
+        │   └── Conflict              the row exists, or its state forbids it (.kind, .key, .reason)
+        └── BrokerConfigError         the broker's files could not be generated or applied
+            ├── BrokerSettingsError   options that make no usable broker: no listener, a TLS file
+            │                         missing, unreadable or not matching (.option, .reason)
+            ├── RegistryContentError  a registry row that cannot go into the files safely
+            └── ReloadError           the broker could not be told to reload (files are written)
 
 Add new branches under :class:`CloudError`, one per component, and draw them here.
 """
@@ -83,3 +88,27 @@ class Conflict(RegistryError):
         self.key = key
         self.reason = reason
         super().__init__(f"{kind} {key!r}: {reason}")
+
+
+# -- broker config (cloud.broker_config) ----------------------------------------------------
+
+
+class BrokerConfigError(CloudError):
+    """Root of the errors of :mod:`cloud.broker_config`."""
+
+
+class BrokerSettingsError(BrokerConfigError):
+    """``option`` (a command-line option or a path) does not allow a working broker config."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")
+
+
+class RegistryContentError(BrokerConfigError):
+    """A registry row would break or widen the generated files; nothing was written."""
+
+
+class ReloadError(BrokerConfigError):
+    """The broker was not signalled; the files are written and apply at its next (re)start."""

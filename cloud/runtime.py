@@ -18,7 +18,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry, start_http_server
 
 from cloud.api.app import create_app
-from cloud.api.deps import ApiDeps
+from cloud.api.deps import ApiDeps, ApiSettings
 from cloud.config import CloudConfig, mqtt_password
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.mqtt import CloudMqtt, MqttSettings
@@ -120,7 +120,14 @@ class CloudRuntime:
 
     async def _api(self) -> uvicorn.Server:
         assert self.store is not None
-        app = create_app(ApiDeps(self.sessions, self.store, self.clock, self.metrics))
+        api = self.config.api
+        settings = ApiSettings(
+            mqtt_public_host=api.mqtt_public_host,
+            mqtt_public_port=api.mqtt_public_port,
+            mqtt_tls=api.mqtt_tls,
+            mqtt_protocol=api.mqtt_protocol,
+        )
+        app = create_app(ApiDeps(self.sessions, self.store, self.clock, self.metrics, settings))
         config = uvicorn.Config(
             app,
             host=self.config.api.host,

@@ -147,3 +147,79 @@ def _utc(ms: int) -> str:
     from eclor.clock import from_epoch_ms
 
     return from_epoch_ms(ms).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command()
+def scan(
+    port: str | None = typer.Option(None, help="serial line, e.g. /dev/ttyUSB0"),
+    tcp: list[str] = typer.Option(
+        [], "--tcp", help="HOST[:PORT] of a Modbus TCP gateway or device (port 502); repeatable"
+    ),
+    baud: str | None = typer.Option(
+        None, help="baud rates to try, e.g. 9600,19200 [default: the profiles' factory settings]"
+    ),
+    parity: str | None = typer.Option(None, help="parities to try: N, E, O, e.g. N,E"),
+    stopbits: str | None = typer.Option(None, help="stop bits to try: 1, 2 or 1,2 [default: 1]"),
+    units: str | None = typer.Option(
+        None, help="unit ids, e.g. 1-247 or 1,2,10-20 [default: 1-247; TCP also takes 0 and 255]"
+    ),
+    timeout_ms: int = typer.Option(
+        150, "--timeout-ms", min=20, max=30_000, help="per request; a silent unit costs one"
+    ),
+    every_setting: bool = typer.Option(
+        False, help="keep trying every line setting after one got answers (mixed-setting lines)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+    profiles: Path | None = typer.Option(None, help="profile folder [default: the shipped ones]"),
+) -> None:
+    """Find the Modbus devices on a serial line or behind TCP endpoints and identify them."""
+    from edge.scan.command import ScanOptions, run_scan
+
+    options = ScanOptions(
+        port, tcp, baud, parity, stopbits, units, timeout_ms, every_setting, profiles
+    )
+    raise typer.Exit(run_scan(options, console, err, as_json=as_json))
+
+
+@app.command()
+def provision(
+    config: Path = typer.Option(
+        Path("/etc/eclor/gateway.yaml"), "--config", "-c", help="gateway config to write"
+    ),
+    answers: Path | None = typer.Option(None, help="answers YAML (see docs/edge.md)"),
+    interactive: bool | None = typer.Option(
+        None, "--interactive/--non-interactive", help="[default: interactive on a terminal]"
+    ),
+    gateway_id: str | None = typer.Option(None, help="gateway id, e.g. cab-thil-04"),
+    site: str | None = typer.Option(None, help="site id [default: the gateway id]"),
+    commune: str | None = typer.Option(None),
+    latitude: float | None = typer.Option(None, min=-90, max=90, help="WGS84 degrees"),
+    longitude: float | None = typer.Option(None, min=-180, max=180, help="WGS84 degrees"),
+    api_url: str | None = typer.Option(None, help="cloud API, e.g. https://api.eclor.example"),
+    token: str | None = typer.Option(
+        None, envvar="ECLOR_ENROL_TOKEN", help="one-time enrolment token; none: keep credentials"
+    ),
+    ca_file: Path | None = typer.Option(None, help="CA of the broker's TLS certificate"),
+    serial: list[str] = typer.Option([], help="serial line to scan, e.g. /dev/ttyUSB0"),
+    baudrate: int | None = typer.Option(None, help="for --serial [default: try the profiles']"),
+    parity: str | None = typer.Option(None, help="N, E or O, for --serial"),
+    tcp: list[str] = typer.Option([], help="HOST[:PORT] of a Modbus TCP endpoint to scan"),
+    units: str | None = typer.Option(None, help="unit ids to scan, e.g. 1-16 [default: 1-247]"),
+    poll_interval: float | None = typer.Option(None, help="seconds, for new devices [10]"),
+    tag: list[str] = typer.Option([], help="KEY=VALUE tag for new devices; repeatable"),
+    exclude: list[str] = typer.Option([], help="BUS:UNIT or device id to leave out"),
+    self_test_timeout: float | None = typer.Option(None, help="seconds [60]"),
+    health_port: int | None = typer.Option(None, help="the agent's /healthz port [9108]"),
+    report_json: Path | None = typer.Option(None, help="also write the report as JSON"),
+) -> None:
+    """Set up this gateway: scan, write the config, enrol with the cloud, self-test, report."""
+    from edge.provision.command import Flags
+    from edge.provision.command import run as run_provision
+
+    flags = Flags(
+        gateway_id, site, commune, latitude, longitude, api_url, token, ca_file, serial,
+        baudrate, parity, tcp, units, poll_interval, tag, exclude, self_test_timeout,
+        health_port,
+    )  # fmt: skip
+    code = run_provision(config, answers, flags, interactive, report_json, console, err)
+    raise typer.Exit(code)

@@ -12,7 +12,16 @@
         ├── DeviceUnavailable          the device's circuit breaker is open (.device, .retry_in_s)
         ├── OutboxError                the outbox cannot store or read (.path)
         │   └── OutboxCorrupt          SQLite integrity check failed on open
-        └── CommandRejected            a command that will not be executed (.command_id, .reason)
+        ├── CommandRejected            a command that will not be executed (.command_id, .reason)
+        └── ProvisionError             `eclor edge provision` cannot go on (password never shown)
+            ├── AnswersError           flags or answers file incomplete or invalid (.problems)
+            ├── AgentRunning           an agent already runs on this config: stop it first (.url)
+            ├── CloudApiError          the cloud's API could not be used; nothing was written
+            │   ├── CloudUnreachable   no HTTP answer: DNS, refused, timeout, TLS (.url, .reason)
+            │   ├── NotAnEclorApi      an answer, but not the Eclor API's (.url, .status)
+            │   ├── EnrolRefused       the cloud said no: used token, conflict… (.status, .detail)
+            │   └── RateLimited        too many attempts: wait (.retry_after_s)
+            └── ConfigWriteError       the new config does not validate or cannot be written (.path)
 """
 
 from __future__ import annotations
@@ -64,3 +73,66 @@ class CommandRejected(EdgeError):
         self.command_id = command_id
         self.reason = reason
         super().__init__(f"command {command_id}: {reason}")
+
+
+class ProvisionError(EdgeError):
+    """Root of the provisioning errors."""
+
+
+class AnswersError(ProvisionError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class AgentRunning(ProvisionError):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"an agent is running on this config (it answers on {url}): stop it first "
+            "(systemctl stop eclor-edge), then run provision again"
+        )
+
+
+class CloudApiError(ProvisionError):
+    """The cloud could not be used; the working config and password file are untouched."""
+
+
+class CloudUnreachable(CloudApiError):
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"no answer from the cloud API at {url}: {reason}")
+
+
+class NotAnEclorApi(CloudApiError):
+    def __init__(self, url: str, status: int, reason: str) -> None:
+        self.url = url
+        self.status = status
+        self.reason = reason
+        super().__init__(
+            f"{url} answered HTTP {status} but is not the Eclor cloud API ({reason}): "
+            "check the API URL (e.g. https://api.example.org, without /api/v1)"
+        )
+
+
+class EnrolRefused(CloudApiError):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        super().__init__(f"the cloud refused the enrolment (HTTP {status} {title}): {detail}")
+
+
+class RateLimited(CloudApiError):
+    def __init__(self, retry_after_s: float | None, detail: str) -> None:
+        self.retry_after_s = retry_after_s
+        wait = f"; retry in {retry_after_s:.0f} s" if retry_after_s is not None else ""
+        super().__init__(f"the cloud is rate limiting enrolment attempts ({detail}){wait}")
+
+
+class ConfigWriteError(ProvisionError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cloud.api.audit import AuditMiddleware, AuditRecorder
 from cloud.api.bodylimit import BodyLimitMiddleware
 from cloud.api.deps import ApiContext, ApiDeps
 from cloud.api.metrics import MetricsMiddleware
 from cloud.api.openapi import install_openapi
 from cloud.api.problems import install_problem_handlers
-from cloud.api.routes import devices, energy, gateways, readings, service
+from cloud.api.routes import audit, devices, energy, enrol, gateways, readings, service
 from eclor.versions import eclor_version
 
 DESCRIPTION = """\
@@ -23,6 +24,10 @@ failed authentications from one address the API answers 429 with `Retry-After`.
 **Energy per day**: local days in Europe/Paris, midnight to midnight, so 23 hours on the last
 Sunday of March and 25 on the last Sunday of October; `from` and `to` are both included. kWh come
 from the meters' import counters, across counter resets; `null` means no data, not zero.
+
+**Enrolment**: `POST /api/v1/enrol` takes no API token; a gateway presents a one-time enrolment
+token (`eclor cloud enrol create`) and gets its MQTT credentials. **Audit**: every state-changing
+call is recorded (`GET /api/v1/audit`, admin).
 
 **Errors** are problem details (RFC 9457, `application/problem+json`).
 
@@ -44,11 +49,12 @@ def create_app(deps: ApiDeps) -> FastAPI:
     context = ApiContext.build(deps)
     app.state.context = context
     install_problem_handlers(app)
+    app.add_middleware(AuditMiddleware, recorder=AuditRecorder(context))  # innermost: sees routes
     app.add_middleware(BodyLimitMiddleware, max_bytes=deps.settings.max_body_bytes)
     app.add_middleware(
         MetricsMiddleware, metrics=context.metrics
     )  # outside ours: counts every answer
-    for module in (service, gateways, devices, readings, energy):
+    for module in (service, gateways, devices, readings, energy, enrol, audit):
         app.include_router(module.router)
     install_openapi(app)
     return app

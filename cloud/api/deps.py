@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, TypeVar, cast
+from typing import Annotated, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
@@ -56,6 +56,12 @@ class ApiSettings:
         "device",
     )
     """Measurements searched for a device's latest readings when the caller names none."""
+    mqtt_public_host: str | None = None
+    """Broker host handed to gateways that enrol (``POST /api/v1/enrol``): the address they
+    reach, not the cloud's own. ``None`` turns enrolment off (503)."""
+    mqtt_public_port: int = 8883
+    mqtt_tls: bool = True
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from eclor.wire import CommandResult, Status
 
 T = TypeVar("T")
 KNOWN_TTL_S = 30.0
+UNKNOWN_TTL_S = 2.0  # a gateway enrolled a moment ago must not wait long for its first ack
 
 
 class RegistryPort:
@@ -37,10 +38,12 @@ class RegistryPort:
         return await asyncio.get_running_loop().run_in_executor(self._executor, in_session)
 
     async def is_registered(self, gateway_id: str) -> bool:
-        """True for an enrolled, non-revoked gateway; remembered for 30 s."""
+        """True for an enrolled, non-revoked gateway; remembered 30 s (an unknown one, 2 s)."""
         cached = self._known.get(gateway_id)
-        if cached is not None and time.monotonic() - cached[1] < KNOWN_TTL_S:
-            return cached[0]
+        if cached is not None:
+            known, at = cached
+            if time.monotonic() - at < (KNOWN_TTL_S if known else UNKNOWN_TTL_S):
+                return known
 
         def look(session: Session) -> bool:
             try:

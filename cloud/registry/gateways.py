@@ -2,7 +2,9 @@
 
 A gateway's MQTT username defaults to its id; the broker ACL lets that username touch only
 ``eclor/v1/<id>/…``. Its password is a random secret returned once by :func:`enroll_gateway` or
-:func:`rotate_gateway_password` and stored hashed (:mod:`cloud.registry.credentials`).
+:func:`rotate_gateway_password` and stored hashed (:mod:`cloud.registry.credentials`), and also
+in Mosquitto's own hash (``broker_hash``, :mod:`cloud.broker_config.passwords`), made at the same
+moment, from which ``eclor cloud broker-config`` writes the broker's password file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from cloud.broker_config.passwords import mosquitto_hash
 from cloud.errors import Conflict, NotFound
 from cloud.registry._rows import check_aware, check_gateway_id, insert, require, rowcount
 from cloud.registry.credentials import (
@@ -58,6 +61,7 @@ def enroll_gateway(
         site_id=site_id,
         mqtt_username=username,
         credential_hash=hash_secret(password),
+        broker_hash=mosquitto_hash(password),
         enrolled_at=now,
         credential_issued_at=now,
         revoked=False,
@@ -102,6 +106,7 @@ def rotate_gateway_password(session: Session, gateway_id: str, *, now: datetime)
         raise Conflict("gateway", gateway_id, "is revoked")
     password = new_secret()
     gateway.credential_hash = hash_secret(password)
+    gateway.broker_hash = mosquitto_hash(password)
     gateway.credential_issued_at = check_aware("now", now)
     return password
 
@@ -113,6 +118,7 @@ def revoke_gateway(session: Session, gateway_id: str, *, now: datetime) -> Gatew
         gateway.revoked = True
         gateway.revoked_at = check_aware("now", now)
         gateway.credential_hash = None
+        gateway.broker_hash = None
     return gateway
 
 

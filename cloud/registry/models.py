@@ -78,6 +78,13 @@ class LightingBackend(enum.StrEnum):
     SETPOINT = "setpoint"
 
 
+class ServiceRole(enum.StrEnum):
+    """What a cloud service account does on the broker (its grants: :mod:`cloud.broker_config`)."""
+
+    INGEST = "ingest"
+    API = "api"
+
+
 class Scope(enum.StrEnum):
     """What an API token may do; the API decides what each scope allows."""
 
@@ -137,6 +144,9 @@ class Gateway(Base):
     mqtt_username: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), unique=True)
     credential_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     """Hash of the gateway's MQTT password (:mod:`cloud.registry.credentials`); never the secret."""
+    broker_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    """The same password in Mosquitto's password-file hash (:mod:`cloud.broker_config.passwords`),
+    for ``eclor cloud broker-config``; ``None`` when revoked or enrolled before revision 0002."""
     enrolled_at: Mapped[datetime]
     credential_issued_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -235,3 +245,92 @@ class DeadLetter(Base):
     @property
     def truncated(self) -> bool:
         return len(self.payload) < self.payload_size
+
+
+class ServiceAccount(Base):
+    """An MQTT identity of a cloud service (ingest workers, the API and scheduler) on the broker.
+
+    ``name`` is the MQTT username; it always contains a dot, which no gateway id can, so the two
+    kinds of users never collide. ``grants`` are the account's ACL lines (``"read <filter>"``,
+    ``"write <filter>"``), set from its role when it is created.
+    """
+
+    __tablename__ = "service_account"
+
+    name: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    role: Mapped[ServiceRole] = mapped_column(_enum(ServiceRole, "service_role"))
+    grants: Mapped[list[str]] = mapped_column(JsonDoc)
+    broker_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    """Mosquitto's hash of the account's password; ``None`` once revoked. Never the secret."""
+    created_at: Mapped[datetime]
+    credential_issued_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+# -- enrolment tokens and the operator audit (revision 0003) ------------------------------------
+
+CLIENT_LENGTH = 64
+"""A client's address as text (IPv6 with a zone included), or a host name for the CLI."""
+ACTION_LENGTH = 256
+
+
+class EnrolmentToken(Base):
+    """A one-time token with which a gateway enrols itself (``POST /api/v1/enrol``).
+
+    Bound to a site (the gateway joins it) and optionally to one gateway id; valid until
+    ``expires_at``, for one use. As for API tokens, ``id`` is the public part and the secret is
+    kept only as a hash (:mod:`cloud.registry.enrolment`).
+    """
+
+    __tablename__ = "enrolment_token"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    gateway_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    """The one gateway id it may enrol, or ``None`` for any (no foreign key: that gateway
+    usually does not exist yet)."""
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    used_by_gateway: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    """The gateway it enrolled (set with ``used_at``, in the same statement)."""
+
+
+class AuditSource(enum.StrEnum):
+    """Where an operator action came from."""
+
+    API = "api"
+    """A state-changing call of the operator API, by an API token."""
+    ENROL = "enrol"
+    """``POST /api/v1/enrol``, by an enrolment token (or a refused attempt)."""
+    CLI = "cli"
+    """An ``eclor cloud`` command that changes security state, by the user running it."""
+
+
+class OperatorAudit(Base):
+    """One operator action: who, when, what, on what, with what outcome. Append-only; never a
+    secret (:mod:`cloud.registry.operator_audit`)."""
+
+    __tablename__ = "operator_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[AuditSource] = mapped_column(_enum(AuditSource, "audit_source"))
+    token_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """Public id of the API token (source ``api``) or enrolment token (``enrol``)."""
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    """The API token's name, ``enrolment``, or the CLI's ``user@host``."""
+    method: Mapped[str] = mapped_column(String(8))
+    """The HTTP method, or ``CLI``."""
+    action: Mapped[str] = mapped_column(String(ACTION_LENGTH))
+    """The route template (``/api/v1/gateways/{gateway_id}/devices``) or the CLI command."""
+    targets: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    """Ids acted on: path parameters, the ``Location`` of what was created, CLI arguments."""
+    status: Mapped[int] = mapped_column(Integer)
+    """The HTTP status answered; for the CLI, the command's exit code (0 done, 2 refused)."""
+    client: Mapped[str | None] = mapped_column(String(CLIENT_LENGTH))
+    """The peer address of an API call; the host name for the CLI."""
+    detail: Mapped[str] = mapped_column(String(MAX_DETAIL_LENGTH), default="")
