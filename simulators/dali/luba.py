@@ -53,6 +53,8 @@ EVENT = 0x31
 ADD_DALI_FRAME = 0x32
 
 ERROR_BUS_VOLTAGE = 1
+ERROR_SEND_BUFFER_FULL = 4
+TX_BUFFER_FRAMES = 16  # the interface's send buffer: frames queued beyond it are refused
 ERROR_SYNTAX = 6
 EVENT_SENT, EVENT_RECEIVED = 0, 2
 FRAMING_ERROR_INFO = 63
@@ -76,7 +78,7 @@ class LubaSession:
         self._buffer = bytearray()
         self._settings = bytes([0, 0, 0])  # mode, event filter, hardware
         self._tx_id = 0
-        self._jobs: asyncio.Queue[tuple[int, int, int, bool]] = asyncio.Queue()
+        self._jobs: asyncio.Queue[tuple[int, int, int, bool]] = asyncio.Queue(TX_BUFFER_FRAMES)
         self._worker = asyncio.get_running_loop().create_task(self._run_jobs())
         self._worker.add_done_callback(_report_crash)
 
@@ -130,6 +132,9 @@ class LubaSession:
             return
         if not self._line.bus_ok:
             self._write(message(ADD_DALI_FRAME + 1, [ERROR_BUS_VOLTAGE]))
+            return
+        if self._jobs.full():
+            self._write(message(ADD_DALI_FRAME + 1, [ERROR_SEND_BUFFER_FULL]))
             return
         bits, mode = payload[1], payload[2]
         frame = int.from_bytes(payload[3 : 3 + bits // 8], "big")

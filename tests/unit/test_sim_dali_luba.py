@@ -16,7 +16,14 @@ from dali.driver.serial import DriverLubaRs232
 from dali.gear import general as g
 
 from simulators.dali import BusTiming, DaliLine
-from simulators.dali.luba import ADD_DALI_FRAME, QUERY_DEVICE_INFO, LubaSession, message
+from simulators.dali.luba import (
+    ADD_DALI_FRAME,
+    ERROR_SEND_BUFFER_FULL,
+    QUERY_DEVICE_INFO,
+    TX_BUFFER_FRAMES,
+    LubaSession,
+    message,
+)
 
 Luba = DriverLubaRs232
 
@@ -115,4 +122,18 @@ async def test_frame_refused_while_the_bus_is_down(line: DaliLine) -> None:
     confirm = host.tx_confirm()
     assert confirm.error_code == Luba.LubaTxError.BUS_VOLTAGE_ERROR.value
     assert line.frame_count == 0
+    session.close()
+
+
+async def test_a_full_send_buffer_refuses_the_frame_instead_of_growing() -> None:
+    slow = DaliLine(1, timing=BusTiming(speed=1))  # real DALI speed: frames wait their turn
+    host = Host()
+    session = LubaSession(slow, host.write)
+    for _ in range(TX_BUFFER_FRAMES + 4):
+        session.feed(add_frame(g.Off(GearShort(0))))
+    # A refusal answers ADD DALI FRAME with a one-byte payload: the error code.
+    replies = [m for m in host.raw if m[1] == ADD_DALI_FRAME + 1]
+    refusals = [m for m in replies if m[2] == 1 and m[3] == ERROR_SEND_BUFFER_FULL]
+    assert len(replies) == TX_BUFFER_FRAMES + 4
+    assert 3 <= len(refusals) <= 4, "frames beyond the buffer are refused"
     session.close()
