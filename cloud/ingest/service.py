@@ -80,6 +80,7 @@ class IngestService:
         self._clock = clock or WallClock()
         self._pending = PendingWrites(self.settings.max_pending_points)
         self._full = asyncio.Event()
+        self._room = asyncio.Condition()
         self._retry_s = 0.0
 
     async def run(self) -> None:
@@ -126,7 +127,7 @@ class IngestService:
                 if isinstance(message, TelemetryBatch)
                 else event_points(message)
             )
-            if not self._pending.has_room(len(points)):
+            if not await self._room_for(len(points)):
                 self._metrics.refused.labels("store_backlog").inc()
                 self._metrics.messages.labels(suffix, "refused").inc()
                 return
@@ -140,6 +141,19 @@ class IngestService:
         elif isinstance(message, CommandResult):
             await self._command_result(inbound, message, received_at)
         self._metrics.messages.labels(suffix, "accepted").inc()
+
+    async def _room_for(self, count: int) -> bool:
+        """Wait for the flush to make room; False (refuse) only while the store is failing.
+
+        Waiting stops this consumer, so the bounded inbox fills and the broker holds the rest:
+        back-pressure, where refusing would make each edge wait out its ack timeout.
+        """
+        if self._pending.has_room(count):
+            return True
+        self._full.set()
+        async with self._room:
+            await self._room.wait_for(lambda: self._pending.has_room(count) or self._retry_s > 0)
+        return self._pending.has_room(count)
 
     async def _command_result(
         self, inbound: Inbound, result: CommandResult, received_at: datetime
@@ -178,6 +192,7 @@ class IngestService:
 
     async def flush(self) -> None:
         work = self._pending.take()
+        await self._notify_room()
         try:
             await self._write(work.points)
         except StoreUnavailable as exc:
@@ -187,6 +202,7 @@ class IngestService:
             log.warning(
                 "store unavailable (%s); nothing acked, retry in %.1f s", exc, self._retry_s
             )
+            await self._notify_room()  # waiting consumers now refuse: the edges keep their data
             return
         except StoreRejected as exc:
             self._metrics.store_errors.labels("rejected").inc()
@@ -197,6 +213,10 @@ class IngestService:
             self._metrics.pending_points.set(len(self._pending))
         self._retry_s = 0.0
         self._ack(work.seqs_by_gateway())
+
+    async def _notify_room(self) -> None:
+        async with self._room:
+            self._room.notify_all()
 
     async def _write(self, points: list[Point]) -> None:
         with self._metrics.store_seconds.time():

@@ -11,6 +11,7 @@ retention policy; InfluxDB keeps the good points of a partial write) → :class:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import logging
 from collections.abc import Sequence
@@ -116,16 +117,34 @@ class InfluxStore(TimeSeriesStore):
         if not self._ready:
             await self.setup()
         size = self.settings.max_lines_per_request
-        for first in range(0, len(points), size):
-            await self._post_lines(encode_lines(points[first : first + size]))
+        # Pipelined: the next request is encoded (on a thread) while InfluxDB takes the previous
+        # one, so neither side waits for the other on a large write.
+        posting: asyncio.Task[None] | None = None
+        try:
+            for first in range(0, len(points), size):
+                body = await asyncio.to_thread(self._request_body, points[first : first + size])
+                if posting is not None:
+                    await posting
+                posting = asyncio.create_task(self._post_lines(body))
+            if posting is not None:
+                await posting
+        finally:
+            if posting is not None and not posting.done():
+                posting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await posting
+
+    def _request_body(self, points: Sequence[Point]) -> bytes:
+        body = encode_lines(points)
+        return gzip.compress(body, compresslevel=1) if self.settings.gzip else body
 
     async def _post_lines(self, body: bytes) -> None:
+        """POST a body made by :meth:`_request_body` (gzipped when the settings say so)."""
         params = {"db": self.settings.database, "precision": "ms"}
         if self.settings.retention_policy is not None:
             params["rp"] = self.settings.retention_policy
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if self.settings.gzip:
-            body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         response = await self._send("POST", "/write", params=params, content=body, headers=headers)
         if response.status_code == 404 and self.settings.create_database:
