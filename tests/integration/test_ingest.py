@@ -197,3 +197,23 @@ async def test_two_workers_share_the_stream_and_store_each_point_once(
     assert min(per_worker) > 0, f"both workers took a share: {per_worker}"
     assert counted[0].windows[0].value == 40
     assert summed[0].windows[0].value == pytest.approx(sum(100.0 + s for s in range(1, 41)))
+
+
+async def test_a_full_buffer_waits_for_the_flush_instead_of_refusing(
+    tmp_path: Path, sessions: sessionmaker[Session], mosquitto: MosquittoServer
+) -> None:
+    store = await SqliteStore.open(SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None))
+    gw = GatewayClient(mosquitto.port, "gw-a")
+    tight = IngestSettings(flush_interval_s=0.05, max_pending_points=5)
+    try:
+        async with running_ingest(store, sessions, mosquitto.port, settings=tight) as ingest:
+            for seq in range(1, 21):
+                gw.send(seq, readings(seq))
+            await until(lambda: gw.acks() == set(range(1, 21)), what="every batch acked")
+            refused = ingest.metrics.registry.get_sample_value(
+                "eclor_ingest_refused_total", {"why": "store_backlog"}
+            )
+    finally:
+        gw.close()
+        await store.close()
+    assert not refused, "a working store never makes the ingest refuse"
