@@ -218,20 +218,27 @@ class Outbox:
         skip: Iterable[int] = (),
     ) -> list[PendingBatch]:
         """Unacknowledged batches with ``min_seq <= seq < max_seq``, highest priority first, then
-        oldest first, leaving out the seqs in ``skip`` (those already in flight)."""
-        skipped = set(skip)
+        oldest first, leaving out the seqs in ``skip`` (those already in flight).
+
+        One indexed query per priority class, so the cost does not grow with the backlog.
+        """
+        skipped = sorted(set(skip))
         upper = max_seq if max_seq is not None else wire_limits.INT64_MAX
-        rows = self._db.execute(
-            "SELECT seq, kind, created_ms, items, payload FROM batch"
-            " WHERE seq >= ? AND seq < ? ORDER BY priority DESC, seq LIMIT ?",
-            (min_seq, upper, limit + len(skipped)),
-        ).fetchall()
-        batches = [
-            PendingBatch(seq, Kind(kind), created, items, bytes(payload))
-            for seq, kind, created, items, payload in rows
-            if seq not in skipped
-        ]
-        return batches[:limit]
+        exclude = f" AND seq NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
+        batches: list[PendingBatch] = []
+        for priority in sorted(set(PRIORITY.values()), reverse=True):
+            if len(batches) >= limit:
+                break
+            rows = self._db.execute(
+                "SELECT seq, kind, created_ms, items, payload FROM batch"
+                f" WHERE priority = ? AND seq >= ? AND seq < ?{exclude} ORDER BY seq LIMIT ?",
+                (priority, min_seq, upper, *skipped, limit - len(batches)),
+            ).fetchall()
+            batches.extend(
+                PendingBatch(seq, Kind(kind), created, items, bytes(payload))
+                for seq, kind, created, items, payload in rows
+            )
+        return batches
 
     def ack(self, seqs: Iterable[int]) -> int:
         """Delete the acknowledged batches; return how many were still here."""

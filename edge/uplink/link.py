@@ -89,6 +89,11 @@ class MqttLink:
         client.will_set(topic, payload, qos=1, retain=True)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(2000)
+        # paho writes a publish straight to the socket unless it thinks an external loop owns the
+        # socket: publishing from the event loop while this class's thread also writes interleaved
+        # large packets (Mosquitto: "malformed packet"). With this hook only the network thread
+        # writes; paho wakes it through its socket pair.
+        client.on_socket_register_write = _network_thread_writes
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -218,3 +223,7 @@ class MqttLink:
         except asyncio.QueueFull:
             self._metrics.rejected_messages.labels("inbox_full").inc()
             log.warning("downlink inbox full; dropped a message on %s", message.topic)
+
+
+def _network_thread_writes(client: mqtt.Client, userdata: object, sock: object) -> None:
+    """paho's "register write" hook, deliberately empty: see :meth:`MqttLink._make_client`."""

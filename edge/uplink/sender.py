@@ -25,6 +25,7 @@ from edge.uplink.link import MqttLink
 
 log = logging.getLogger(__name__)
 
+IDLE_S = 5.0
 SUFFIX = {
     Kind.TELEMETRY: Suffix.TELEMETRY,
     Kind.EVENT: Suffix.EVENT,
@@ -68,6 +69,7 @@ class Sender:
             settings.drain_rate_per_s, max(1.0, settings.drain_rate_per_s), 0.0
         )
         self._acked = asyncio.Event()
+        self._backlog_left = True
 
     async def run(self) -> None:
         while True:
@@ -80,6 +82,7 @@ class Sender:
 
     async def _on_connected(self) -> None:
         self.boundary = await self._outbox.next_seq()
+        self._backlog_left = True
         self._bucket = TokenBucket(
             self._settings.drain_rate_per_s, self._bucket.burst, self._clock.monotonic()
         )
@@ -104,8 +107,15 @@ class Sender:
         self._acked.clear()
 
     def _tick(self) -> float:
-        """How long to sleep when nothing happens: until the next backlog token or resend check."""
-        return min(1.0, max(0.01, 1.0 / self._settings.drain_rate_per_s))
+        """How long to sleep when nothing happens: until the next backlog token while a backlog
+        is left, else until the earliest ack deadline (appends, acks and disconnection wake the
+        sender anyway), so an idle gateway does not spin."""
+        if self._backlog_left:
+            return min(1.0, max(0.01, 1.0 / self._settings.drain_rate_per_s))
+        if not self.inflight:
+            return IDLE_S
+        deadline = min(self.inflight.values()) + self._settings.ack_timeout_s
+        return min(IDLE_S, max(0.01, deadline - self._clock.monotonic()))
 
     async def _send_round(self) -> None:
         now = self._clock.monotonic()
@@ -121,10 +131,10 @@ class Sender:
         room -= sent
         tokens = self._bucket.available(now)
         if room > 0 and tokens > 0:
-            backlog = await self._outbox.pending(
-                min(room, tokens), max_seq=self.boundary, skip=self.inflight
-            )
+            wanted = min(room, tokens)
+            backlog = await self._outbox.pending(wanted, max_seq=self.boundary, skip=self.inflight)
             self._bucket.take(self._publish(backlog, now))
+            self._backlog_left = len(backlog) == wanted
 
     def _publish(self, batches: list[PendingBatch], now: float) -> int:
         sent = 0
