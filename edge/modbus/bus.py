@@ -173,7 +173,8 @@ class ModbusBus:
         self.requests += 1
         try:
             # pymodbus has its own timeout; this one guards against a wedged transport.
-            response = await asyncio.wait_for(call, self._timeout_s * 2 + 0.5)
+            async with asyncio.timeout(self._timeout_s * 2 + 0.5):
+                response = await call
         except (TimeoutError, ModbusException) as exc:
             _reraise_cancellation()
             self.timeouts += 1
