@@ -28,3 +28,6 @@ sim: setup
 bench:
 	$(BIN)/python -m bench.wire
 	$(BIN)/python -m bench.store_raw
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.edge_throughput
+	$(BIN)/python -m bench.edge_drain
