@@ -60,7 +60,7 @@ class MosquittoProcess:
     def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.folder = folder
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self._process: asyncio.subprocess.Process | None = None
 
     @staticmethod
@@ -107,7 +107,8 @@ def _mosquitto() -> str | None:
     )
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (for a broker the demo starts)."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

@@ -12,10 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from cloud.store.settings import StoreSettings
-from eclor.config import load_yaml_model
+from eclor.config import is_placeholder, load_yaml_model
 from eclor.errors import ConfigError
-
-PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo"}
 
 
 class _Strict(BaseModel):
@@ -108,7 +106,7 @@ def check_secrets(config: CloudConfig, source: str) -> None:
 
 
 def _refuse_placeholder(source: str, key: str, secret: str, shown: str = "<hidden>") -> None:
-    if secret.strip().lower() in PLACEHOLDERS:
+    if is_placeholder(secret):
         raise ConfigError(
             source, key, shown, "is empty or a placeholder: set a real secret before starting"
         )

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from cloud.broker import EmbeddedBroker, MosquittoProcess
+from cloud.broker import EmbeddedBroker, MosquittoProcess, free_port
 from cloud.config import ApiConfig, CloudConfig, MqttConfig, RegistryConfig
 from cloud.registry.gateways import list_gateways
 from cloud.registry.tokens import create_token
@@ -66,7 +66,7 @@ class Demo:
         if MosquittoProcess.available() and not self.options.embedded_broker:
             broker = MosquittoProcess(self.options.folder / "mosquitto")
         else:
-            broker = EmbeddedBroker("127.0.0.1", _free_port())
+            broker = EmbeddedBroker("127.0.0.1", free_port())
         await broker.start()
         stack.push_async_callback(broker.stop)
         return broker
@@ -191,11 +191,3 @@ class Demo:
         table.add_row("batches acknowledged", f"{summary['batches_acked']:,}")
         table.add_row("gateways online", f"{summary['gateways_online']} / {summary['gateways']}")
         return table
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -12,6 +12,15 @@ from eclor.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo"}
+)
+
+
+def is_placeholder(secret: str) -> bool:
+    """An empty or placeholder secret: a service holding one refuses to start."""
+    return secret.strip().lower() in PLACEHOLDER_SECRETS
+
 
 def key_path(loc: tuple[int | str, ...]) -> str:
     """``("devices", 2, "unit")`` → ``devices[2].unit``."""

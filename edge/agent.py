@@ -30,7 +30,7 @@ from edge.modbus.breaker import CircuitBreaker
 from edge.modbus.bus import ModbusBus
 from edge.modbus.poller import DevicePoller
 from edge.modbus.writer import ModbusWriter
-from edge.outbox.store import Outbox, OutboxLimits
+from edge.outbox.store import Outbox, OutboxLimits, OutboxStats
 from edge.outbox.worker import AsyncOutbox
 from edge.status import build_status, update_outbox_metrics
 from edge.uplink.link import MqttLink
@@ -164,7 +164,7 @@ class EdgeAgent:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.link.disconnected.wait(), interval)
 
-    def _status_payload(self, state: str, stats: Any) -> bytes:
+    def _status_payload(self, state: str, stats: OutboxStats | None) -> bytes:
         health = self.health if state == "online" else None
         return encode(build_status(self.gateway_id, state, self.clock, stats, health))
 

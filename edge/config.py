@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from eclor.config import load_yaml_model
+from eclor.config import is_placeholder, load_yaml_model
 from eclor.errors import ConfigError
 from eclor.wire.names import DEVICE_ID_PATTERN, NAME_PATTERN
 from eclor.wire.topics import GATEWAY_ID_PATTERN
@@ -28,7 +28,6 @@ _UNITS = {
     "MIB": 1024**2,
     "GIB": 1024**3,
 }
-PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "placeholder", "xxx", "todo"}
 
 
 def parse_size(value: int | str) -> int:
@@ -248,7 +247,7 @@ def _check_secret(path: Path, broker: Broker) -> None:
             str(broker.password_file),
             f"cannot read: {exc.strerror}",
         ) from None
-    if not secret or secret.lower() in PLACEHOLDERS:
+    if is_placeholder(secret):
         raise ConfigError(
             str(path),
             "broker.password_file",
