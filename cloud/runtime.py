@@ -26,7 +26,7 @@ from cloud.ingest.registry_port import RegistryPort
 from cloud.ingest.service import IngestService, IngestSettings, ingest_subscriptions
 from cloud.registry.db import make_engine, make_session_factory
 from cloud.registry.migrate import upgrade
-from cloud.scheduler import CloudScheduler
+from cloud.scheduler import CloudScheduler, JobContext, feature_jobs
 from cloud.store import open_store
 from cloud.store.base import TimeSeriesStore
 from eclor.clock import Clock, WallClock
@@ -57,8 +57,9 @@ class CloudRuntime:
             if "ingest" in self.roles:
                 tasks.append(self._task(self._ingest(), "ingest"))
             if "scheduler" in self.roles:
+                jobs = feature_jobs(JobContext(self.sessions, self.store, self.clock))
                 scheduler = CloudScheduler(
-                    engine, self.sessions, self.clock, self.config.dead_letter_days
+                    engine, self.sessions, self.clock, self.config.dead_letter_days, jobs
                 )
                 tasks.append(self._task(scheduler.run(), "scheduler"))
             if "api" in self.roles:

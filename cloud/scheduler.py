@@ -2,12 +2,16 @@
 
 APScheduler runs the jobs. With PostgreSQL, the process that holds a session-level advisory lock is
 the leader and the others wait on standby, retrying the lock; with SQLite the deployment is one
-process by construction. Later issues add their jobs (lighting policy, reports) to :attr:`jobs`.
+process by construction.
+
+Feature packages bring their own jobs: each module named in :data:`JOB_MODULES` has a function
+``jobs(context: JobContext) -> list[Job]``; the scheduler collects them at start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.registry.dead_letters import prune_dead_letters
+from cloud.store.base import TimeSeriesStore
 from eclor.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,37 @@ class Job:
     name: str
     every_s: float
     run: Callable[[], Awaitable[None]]
+
+
+Publish = Callable[[str, bytes, bool], bool]
+"""``publish(topic, payload, retain)`` on the cloud's MQTT connection; False when not sent."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a feature's jobs are built from."""
+
+    sessions: sessionmaker[Session]
+    store: TimeSeriesStore
+    clock: Clock
+    publish: Publish | None = None
+
+
+JOB_MODULES = (
+    "cloud.lighting.jobs",
+    "cloud.alarms.jobs",
+    "cloud.savings.jobs",
+    "cloud.residents.jobs",
+)
+
+
+def feature_jobs(context: JobContext) -> list[Job]:
+    """Every job of the modules in :data:`JOB_MODULES`, in that order."""
+    found: list[Job] = []
+    for name in JOB_MODULES:
+        module = importlib.import_module(name)
+        found.extend(module.jobs(context))
+    return found
 
 
 class Leadership:
@@ -58,13 +94,19 @@ class Leadership:
 
 class CloudScheduler:
     def __init__(
-        self, engine: Engine, sessions: sessionmaker[Session], clock: Clock, dead_letter_days: int
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        dead_letter_days: int,
+        jobs: list[Job] | None = None,
     ) -> None:
         self._leadership = Leadership(engine)
         self._sessions = sessions
         self._clock = clock
         self._dead_letter_days = dead_letter_days
         self.jobs: list[Job] = [Job("prune-dead-letters", 3600, self._prune_dead_letters)]
+        self.jobs.extend(jobs or [])
         self.is_leader = False
 
     async def run(self, retry_s: float = 30.0) -> None:

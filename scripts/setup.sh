@@ -13,6 +13,7 @@ declare -A PACKAGES=(
   [socat]=socat
   [mbpoll]=mbpoll
   [psql]=postgresql-client
+  [chromium]=chromium
 )
 missing=()
 for binary in "${!PACKAGES[@]}"; do

@@ -10,7 +10,25 @@ from cloud.api.deps import ApiContext, ApiDeps
 from cloud.api.metrics import MetricsMiddleware
 from cloud.api.openapi import install_openapi
 from cloud.api.problems import install_problem_handlers
-from cloud.api.routes import audit, devices, energy, enrol, gateways, readings, service
+from cloud.api.routes import (
+    alarms,
+    alerts,
+    audit,
+    devices,
+    energy,
+    enrol,
+    export,
+    gateways,
+    lighting,
+    open311,
+    page,
+    readings,
+    reports,
+    savings,
+    service,
+    traffic,
+    waste_centres,
+)
 from eclor.versions import eclor_version
 
 DESCRIPTION = """\
@@ -36,6 +54,27 @@ call is recorded (`GET /api/v1/audit`, admin).
 """
 
 
+ROUTE_MODULES = (
+    service,
+    gateways,
+    devices,
+    readings,
+    energy,
+    enrol,
+    audit,
+    lighting,
+    alarms,
+    savings,
+    waste_centres,
+    traffic,
+    alerts,
+    reports,
+    open311,
+    export,
+    page,
+)
+
+
 def create_app(deps: ApiDeps) -> FastAPI:
     """The API over ``deps``; it registers its metrics in ``deps.metrics`` (once per registry)."""
     app = FastAPI(
@@ -54,7 +93,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.add_middleware(
         MetricsMiddleware, metrics=context.metrics
     )  # outside ours: counts every answer
-    for module in (service, gateways, devices, readings, energy, enrol, audit):
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
     install_openapi(app)
     return app

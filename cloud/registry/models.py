@@ -334,3 +334,13 @@ class OperatorAudit(Base):
     client: Mapped[str | None] = mapped_column(String(CLIENT_LENGTH))
     """The peer address of an API call; the host name for the CLI."""
     detail: Mapped[str] = mapped_column(String(MAX_DETAIL_LENGTH), default="")
+
+
+# Tables of later features live in their own modules; importing them here puts them in
+# ``Base.metadata`` for migrations and schema checks.
+from cloud.registry import (  # noqa: E402, F401
+    models_alarms,
+    models_lighting,
+    models_reports,
+    models_waste,
+)

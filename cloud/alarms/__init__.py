@@ -1,0 +1,1 @@
+"""Alarms: open/clear life cycle from edge events and silence checks."""

@@ -1,0 +1,7 @@
+"""Alarms: list, acknowledge (operator API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""History export for mobility and planning studies (operator API, CSV)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""The residents' page at ``/`` and its static assets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

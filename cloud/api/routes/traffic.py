@@ -1,0 +1,7 @@
+"""Traffic levels as GeoJSON (public API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

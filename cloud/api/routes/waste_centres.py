@@ -1,0 +1,7 @@
+"""Waste centres with their live wait and forecast (public API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

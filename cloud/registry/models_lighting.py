@@ -1,0 +1,3 @@
+"""Registry tables of lighting control: programs, overrides, adaptive policies."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Registry tables of waste centres (opening hours) and traffic stations."""
+
+from __future__ import annotations

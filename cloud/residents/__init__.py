@@ -1,0 +1,1 @@
+"""Residents' data: waste-centre wait times and forecasts, traffic levels."""

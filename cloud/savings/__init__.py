@@ -1,0 +1,1 @@
+"""Energy baselines and savings series per cabinet, commune and territory."""
