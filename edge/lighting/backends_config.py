@@ -4,10 +4,10 @@ Used by ``edge.lighting.config`` (``LightingConfig.dali_lines`` and the ``dali``
 ``setpoint``/``meter`` keys of each group). Cross-references (a group naming an unknown line,
 device or writable) are checked there, against the whole gateway config (``ConfigError``).
 
-DALI ``port`` forms (see ``docs/dali.md``):
+DALI ``port`` forms (python-dali driver URLs, see ``docs/dali.md``):
 
 - ``luba232:/dev/ttyUSB0`` — Lunatone RS-232 LUBA interface on a serial port or pty;
-- ``luba232+tcp://host:port`` — the same protocol over TCP (serial server, or the simulator).
+- ``luba232:socket://host:port`` — the same byte protocol over TCP (serial server, the simulator).
 """
 
 from __future__ import annotations
@@ -20,35 +20,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from eclor.wire.names import DEVICE_ID_PATTERN
 
 LINE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,30}$"
-_PORT = re.compile(
-    r"^luba232:(?P<path>/\S+)$|^luba232\+tcp://(?P<host>[^\s:/]+):(?P<port>\d{1,5})$"
-)
+_PORT = re.compile(r"^luba232:(?:/\S+|socket://[^\s:/]+:\d{1,5})$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def parse_dali_port(port: str) -> tuple[str, str | None, int | None]:
-    """``"luba232:/dev/pts/7"`` → ``("/dev/pts/7", None, None)``; TCP → ``("", host, port)``."""
-    match = _PORT.match(port)
-    if match is None:
+def check_dali_port(port: str) -> str:
+    """The port if it is a python-dali LUBA URL this agent can open, else ValueError."""
+    if _PORT.match(port) is None:
         raise ValueError(
-            f"not a DALI port: {port!r} (use luba232:/dev/ttyUSB0 or luba232+tcp://host:port)"
+            f"not a DALI port: {port!r} (use luba232:/dev/ttyUSB0 or luba232:socket://host:port)"
         )
-    if match["path"]:
-        return match["path"], None, None
-    number = int(match["port"])
-    if not 1 <= number <= 65535:
-        raise ValueError(f"TCP port out of range in {port!r}")
-    return "", match["host"], number
+    return port
 
 
 class DaliLineConfig(_Strict):
     """One DALI line reached through one interface (the line's single bus master)."""
 
     name: str = Field(pattern=LINE_NAME_PATTERN)
-    port: str = Field(description="luba232:/dev/ttyUSB0 or luba232+tcp://host:port")
+    port: str = Field(description="luba232:/dev/ttyUSB0 or luba232:socket://host:port")
     timeout_s: float = Field(default=0.5, gt=0, le=10, description="every send, answer included")
     power_on_level_pct: float = Field(default=100, ge=0, le=100)
     system_failure_level_pct: float = Field(default=100, ge=0, le=100)
@@ -67,8 +59,7 @@ class DaliLineConfig(_Strict):
     @field_validator("port")
     @classmethod
     def _port(cls, value: str) -> str:
-        parse_dali_port(value)
-        return value
+        return check_dali_port(value)
 
     @model_validator(mode="after")
     def _backoff(self) -> Self:
