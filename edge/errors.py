@@ -13,6 +13,9 @@
         ├── OutboxError                the outbox cannot store or read (.path)
         │   └── OutboxCorrupt          SQLite integrity check failed on open
         ├── CommandRejected            a command that will not be executed (.command_id, .reason)
+        ├── ActuatorError              a lighting back-end did not take a level (.actuator, .reason)
+        │   ├── DaliTimeout            a DALI send got no answer in time (USB/serial dongle stuck)
+        │   └── DaliLineUnavailable    the DALI interface cannot be opened or is reconnecting
         └── ProvisionError             `eclor edge provision` cannot go on (password never shown)
             ├── AnswersError           flags or answers file incomplete or invalid (.problems)
             ├── AgentRunning           an agent already runs on this config: stop it first (.url)
@@ -73,6 +76,21 @@ class CommandRejected(EdgeError):
         self.command_id = command_id
         self.reason = reason
         super().__init__(f"command {command_id}: {reason}")
+
+
+class ActuatorError(EdgeError):
+    def __init__(self, actuator: str, reason: str) -> None:
+        self.actuator = actuator
+        self.reason = reason
+        super().__init__(f"{actuator}: {reason}")
+
+
+class DaliTimeout(ActuatorError):
+    pass
+
+
+class DaliLineUnavailable(ActuatorError):
+    pass
 
 
 class ProvisionError(EdgeError):
