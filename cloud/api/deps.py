@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,21 @@ class ApiSettings:
     mqtt_public_port: int = 8883
     mqtt_tls: bool = True
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    # -- public API (issue 7): rate limits (cloud.api.public_limits), residents' reports --
+    public_post_per_min: float = 6.0
+    """Public POSTs (reports) a client may make per minute, sustained."""
+    public_post_burst: int = 5
+    public_get_per_s: float = 20.0
+    """Public GETs a client may make per second, sustained (generous: a page loads several)."""
+    public_get_burst: int = 120
+    public_tracked_clients: int = 10_000
+    """Clients whose buckets are remembered at most, per kind (least recently seen forgotten)."""
+    report_photo_dir: Path | None = None
+    """Where report photos are stored (originals and public copies); ``None``: no photos taken."""
+    report_max_photos: int = 3
+    report_max_photo_bytes: int = 5_000_000
+    """Each photo at most this many bytes (a multipart report may be up to ``report_max_photos``
+    times this, plus its fields: the body limit of the report route, not ``max_body_bytes``)."""
 
 
 @dataclass(frozen=True, slots=True)
