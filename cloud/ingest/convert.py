@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cloud.store.points import FieldValue, Point, point_from_reading
-from eclor.wire import EventBatch, Status, TelemetryBatch
+from eclor.wire import Event, EventBatch, Status, TelemetryBatch
 
 
 def telemetry_points(batch: TelemetryBatch) -> list[Point]:
     return [point_from_reading(reading, batch.gateway) for reading in batch.readings]
 
 
-def event_points(batch: EventBatch) -> list[Point]:
+def event_points(batch: EventBatch, events: Sequence[Event] | None = None) -> list[Point]:
+    """Points of the batch's events (of ``events`` only, when given: those kept)."""
     points = []
-    for event in batch.events:
+    for event in batch.events if events is None else events:
         fields: dict[str, FieldValue] = {**event.fields, "active": event.active}
         if event.detail:
             fields["detail"] = event.detail

@@ -4,7 +4,11 @@ Telemetry and events from many messages are accumulated and written to the store
 ``flush_interval_s`` or ``max_batch_points``); the batches whose points were written are acked to
 their gateways right after the store accepted the write, never before. Anything that cannot be
 accepted goes to the registry's dead letters with its reason and is counted; nothing stops the
-service. When the store is down nothing is acked, the pending points stay bounded
+service. Events of alarm kinds also drive the registry's alarm life cycle
+(:mod:`cloud.alarms.events`) before they are queued: a batch is acked only once its alarms are
+applied and its points stored, and since applying is idempotent a resent batch changes nothing.
+After each stored flush the gateways and devices heard from are marked seen (for the silence
+alarms). When the store is down nothing is acked, the pending points stay bounded
 (``max_pending_points``: beyond it new telemetry is refused, and the edges, which keep everything
 until acked, send it again), and the write is retried with exponential back-off.
 """
@@ -17,20 +21,28 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from cloud.errors import StoreRejected, StoreUnavailable
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cloud.alarms.events import apply_alarm_events, sort_events
+from cloud.alarms.metrics import register_open_alarms
+from cloud.errors import NotFound, StoreRejected, StoreUnavailable
 from cloud.ingest.convert import event_points, status_point, telemetry_points
 from cloud.ingest.inbound import Inbound
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.mqtt import CloudMqtt
 from cloud.ingest.pending import PendingWrites
 from cloud.ingest.registry_port import RegistryPort
+from cloud.registry.gateways import record_gateway_seen
+from cloud.registry.health import record_devices_seen
 from cloud.store.base import TimeSeriesStore
 from cloud.store.points import Point
-from eclor.clock import Clock, WallClock
+from eclor.clock import Clock, WallClock, from_epoch_ms
 from eclor.errors import DecodeError, MessageTooLarge, TopicError, UnsupportedVersion
 from eclor.wire import (
     Ack,
     CommandResult,
+    Event,
     EventBatch,
     Message,
     Status,
@@ -82,6 +94,7 @@ class IngestService:
         self._full = asyncio.Event()
         self._room = asyncio.Condition()
         self._retry_s = 0.0
+        register_open_alarms(metrics.registry, registry._sessions)
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_loop(), name="ingest-flush")
@@ -122,11 +135,13 @@ class IngestService:
     async def _accept(self, inbound: Inbound, message: Message, received_at: datetime) -> None:
         suffix = parse_topic(inbound.topic).suffix.value
         if isinstance(message, TelemetryBatch | EventBatch):
-            points = (
-                telemetry_points(message)
-                if isinstance(message, TelemetryBatch)
-                else event_points(message)
-            )
+            if isinstance(message, TelemetryBatch):
+                points = telemetry_points(message)
+            else:
+                kept = await self._events(inbound, message, received_at)
+                if kept is None:
+                    return
+                points = event_points(message, kept)
             if not await self._room_for(len(points)):
                 self._metrics.refused.labels("store_backlog").inc()
                 self._metrics.messages.labels(suffix, "refused").inc()
@@ -141,6 +156,23 @@ class IngestService:
         elif isinstance(message, CommandResult):
             await self._command_result(inbound, message, received_at)
         self._metrics.messages.labels(suffix, "accepted").inc()
+
+    async def _events(
+        self, inbound: Inbound, batch: EventBatch, received_at: datetime
+    ) -> list[Event] | None:
+        """The batch's events to store, once its alarm changes are in the registry; None when
+        the registry failed (the batch is not acked: the edge sends it again)."""
+        sorted_events = sort_events(batch, received_at)
+        for _event, why in sorted_events.bad:
+            await self._dead_letter(inbound, received_at, "bad_event", why)
+        if sorted_events.alarms:
+            try:
+                await self._registry._run(lambda s: apply_alarm_events(s, sorted_events.alarms))
+            except SQLAlchemyError as exc:
+                self._metrics.refused.labels("registry").inc()
+                log.warning("alarms of %s/%d not applied: %s", batch.gateway, batch.seq, exc)
+                return None
+        return sorted_events.kept
 
     async def _room_for(self, count: int) -> bool:
         """Wait for the flush to make room; False (refuse) only while the store is failing.
@@ -213,6 +245,29 @@ class IngestService:
             self._metrics.pending_points.set(len(self._pending))
         self._retry_s = 0.0
         self._ack(work.seqs_by_gateway())
+        await self._mark_seen(work)
+
+    async def _mark_seen(self, work: PendingWrites) -> None:
+        """Gateways heard now; each device at the time of its newest reading (silence alarms)."""
+        now = self._clock.now()
+        newest: dict[tuple[str, str], int] = {}
+        for point in work.points:
+            gateway, device = point.tags.get("gateway"), point.tags.get("device")
+            if gateway and device and point.measurement != "event":
+                key = (gateway, device)
+                newest[key] = max(newest.get(key, point.time_ms), point.time_ms)
+        gateways = {batch.gateway for batch in work.batches}
+
+        def mark(session: Session) -> None:
+            for gateway in gateways:
+                record_gateway_seen(session, gateway, now)
+            for (gateway, device), time_ms in newest.items():
+                record_devices_seen(session, gateway, [device], from_epoch_ms(time_ms))
+
+        try:
+            await self._registry._run(mark)
+        except (SQLAlchemyError, NotFound) as exc:
+            log.warning("last-seen times not recorded: %s", exc)
 
     async def _notify_room(self) -> None:
         async with self._room:
