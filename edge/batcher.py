@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from eclor.wire import Reading
 from edge.outbox.worker import AsyncOutbox
 
 log = logging.getLogger(__name__)
+
+Observer = Callable[[Sequence[Reading]], None]
 
 
 class ReadingBatcher:
@@ -40,6 +42,15 @@ class ReadingBatcher:
         self._space = asyncio.Condition()
         self.commits = 0
         self.readings_committed = 0
+        self._observers: list[Observer] = []
+
+    def observe(self, callback: Observer) -> None:
+        """Call ``callback`` synchronously with the readings of every :meth:`put`.
+
+        For watchers on the same gateway (lighting fault monitor, local rules). A callback must be
+        quick and must not raise; one that raises is logged and the readings are stored anyway.
+        """
+        self._observers.append(callback)
 
     @property
     def staged(self) -> int:
@@ -51,6 +62,11 @@ class ReadingBatcher:
             raise ValueError(
                 f"{len(readings)} readings exceed the staging bound {self._max_staged}"
             )
+        for observer in self._observers:
+            try:
+                observer(readings)
+            except Exception:  # a watcher's bug must not lose readings
+                log.exception("reading observer %r failed", observer)
         async with self._space:
             await self._space.wait_for(
                 lambda: len(self._staged) + len(readings) <= self._max_staged

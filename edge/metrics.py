@@ -72,3 +72,32 @@ class EdgeMetrics:
         self.commands = Counter(
             "eclor_edge_commands", "Commands by kind and outcome", ["kind", "outcome"], registry=r
         )
+        self.lighting_target = Gauge(
+            "eclor_edge_lighting_target_percent",
+            "Level the lighting executor commands, by group",
+            ["group"],
+            registry=r,
+        )
+        self.lighting_applies = Counter(
+            "eclor_edge_lighting_applies",
+            "Levels sent to an actuator successfully",
+            ["group", "actuator"],
+            registry=r,
+        )
+        self.lighting_actuator_errors = Counter(
+            "eclor_edge_lighting_actuator_errors",
+            "Levels an actuator failed to take (error or timeout)",
+            ["group", "actuator"],
+            registry=r,
+        )
+        self.lighting_program_revision = Gauge(
+            "eclor_edge_lighting_program_revision",
+            "Revision of the ProgramSet running (0: none yet)",
+            registry=r,
+        )
+        self.lighting_local_vph = Gauge(
+            "eclor_edge_lighting_local_rule_vehicles_per_hour",
+            "Traffic an edge-local rule measured over its window, by group",
+            ["group"],
+            registry=r,
+        )
