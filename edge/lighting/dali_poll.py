@@ -1,0 +1,151 @@
+"""Slow polls of a DALI line: gear status and level, energy (bank 202) and on-time (bank 206).
+
+A status pass sends QUERY STATUS and QUERY ACTUAL LEVEL to each gear, spread evenly over
+``status_poll_s`` so the polls use a small share of the line's ~21 queries/s and commands get
+through between them. Energy counters are read with the bank latched (python-dali's
+``read_all``), one gear at a time, spread over ``energy_poll_s``. Each gear answer becomes a
+``dali`` reading; a change of its lamp or gear failure bit raises or clears one event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dali.address import GearShort
+from dali.exceptions import MemoryLocationNotImplemented, ResponseError
+from dali.gear import general as g
+from dali.memory import diagnostics, energy
+
+from eclor.clock import to_epoch_ms
+from eclor.wire import Event, Reading
+from edge.lighting.dali_levels import arc_to_percent
+from edge.lighting.dali_line import DaliLine
+
+log = logging.getLogger(__name__)
+
+GEAR_FAILURE_BIT, LAMP_FAILURE_BIT = 0x01, 0x02
+BANK_202_FRAMES, BANK_206_FRAMES = 24, 40
+_FAILURES = (("lampFailure", "lamp_failure"), ("gearFailure", "gear_failure"))
+
+
+class DaliPoller:
+    def __init__(self, line: DaliLine) -> None:
+        self.line = line
+        self._no_bank: dict[int, set[int]] = {202: set(), 206: set()}
+
+    async def run_status(self) -> None:
+        while True:
+            await self.status_pass(self.line.config.status_poll_s)
+
+    async def run_energy(self) -> None:
+        while True:
+            await self.energy_pass(self.line.config.energy_poll_s)
+
+    async def status_pass(self, spread_s: float) -> None:
+        """Query every gear once, one every ``spread_s / gear`` seconds (0: as fast as the bus)."""
+        addresses = sorted(self.line.gear)
+        pause = spread_s / max(1, len(addresses))
+        for address in addresses:
+            await self.status_of(address)
+            await self.line.clock.sleep(pause)
+        if not addresses:
+            await self.line.clock.sleep(spread_s)
+
+    async def status_of(self, address: int) -> Reading | None:
+        status = await self.line.send(g.QueryStatus(GearShort(address)))
+        level = await self.line.send(g.QueryActualLevel(GearShort(address)))
+        byte, arc = _answer(status), _answer(level)
+        if byte is None or arc is None:
+            log.info("DALI %s did not answer its status query", self.line.gear_id(address))
+            return None
+        failures = {"lamp_failure": bool(byte & LAMP_FAILURE_BIT)}
+        failures["gear_failure"] = bool(byte & GEAR_FAILURE_BIT)
+        reading = self._reading(address, {"level_pct": round(arc_to_percent(arc), 2), **failures})
+        await self.line.on_readings([reading])
+        await self._failure_events(address, failures, reading.time)
+        return reading
+
+    async def energy_pass(self, spread_s: float) -> None:
+        addresses = sorted(self.line.gear)
+        pause = spread_s / max(1, len(addresses))
+        for address in addresses:
+            await self.energy_of(address)
+            await self.line.clock.sleep(pause)
+        if not addresses:
+            await self.line.clock.sleep(spread_s)
+
+    async def energy_of(self, address: int) -> Reading | None:
+        fields: dict[str, float] = {}
+        bank = await self._bank(address, energy.BANK_202, BANK_202_FRAMES)
+        for kind, name in ((energy.ActiveEnergy, "energy_wh"), (energy.ActivePower, "power_w")):
+            value = bank.get(kind)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                fields[name] = float(value)
+        bank = await self._bank(address, diagnostics.BANK_206, BANK_206_FRAMES)
+        seconds = bank.get(diagnostics.LightSourceOnTime)
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            fields["operating_hours_h"] = round(seconds / 3600, 4)
+        if not fields:
+            return None
+        reading = self._reading(address, fields)
+        await self.line.on_readings([reading])
+        return reading
+
+    async def _bank(self, address: int, bank: Any, frames: int) -> dict[Any, Any]:
+        if address in self._no_bank[bank.address]:
+            return {}
+        try:
+            values: dict[Any, Any] = await self.line.send(
+                bank.read_all(GearShort(address)), frames=frames
+            )
+        except (MemoryLocationNotImplemented, ResponseError) as exc:
+            log.info("DALI %s: no bank %d (%s)", self.line.gear_id(address), bank.address, exc)
+            self._no_bank[bank.address].add(address)
+            return {}
+        return values
+
+    def _reading(self, address: int, fields: dict[str, Any]) -> Reading:
+        tags = {"line": self.line.name}
+        group = self.line.lighting_group(address)
+        if group is not None:
+            tags["group"] = group
+        return Reading(
+            device=self.line.gear_id(address),
+            measurement="dali",
+            time=to_epoch_ms(self.line.clock.now()),
+            fields=fields,
+            tags=tags,
+        )
+
+    async def _failure_events(self, address: int, failures: dict[str, bool], time: int) -> None:
+        events = []
+        for kind, name in _FAILURES:
+            key = (address, kind)
+            if failures[name] == (key in self.line.active_failures):
+                continue
+            if failures[name]:
+                self.line.active_failures.add(key)
+            else:
+                self.line.active_failures.discard(key)
+            what = "lamp" if kind == "lampFailure" else "control gear"
+            state = "failed" if failures[name] else "works again"
+            events.append(
+                Event(
+                    device=self.line.gear_id(address),
+                    kind=kind,
+                    time=time,
+                    severity="warning",
+                    active=failures[name],
+                    detail=f"DALI {what} {state} (line {self.line.name}, gear {address})",
+                )
+            )
+        if events:
+            await self.line.on_events(events)
+
+
+def _answer(response: Any) -> int | None:
+    raw = getattr(response, "raw_value", None)
+    if raw is None or raw.error:
+        return None
+    return int(raw.as_integer)
