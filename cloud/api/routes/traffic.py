@@ -1,7 +1,75 @@
-"""Traffic levels as GeoJSON (public API)."""
+"""Traffic levels as GeoJSON (public API, no token).
+
+One feature per loop-station lane (RFC 7946, ``application/geo+json``), cached for one station
+interval: the answer cannot change faster than the stations report.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from cloud.api.deps import Ctx
+from cloud.api.problems import problem_responses
+from cloud.api.public_limits import PublicGet
+from cloud.api.routes import API_PREFIX
+from cloud.public.geojson import FeatureCollection, Geometry
+from cloud.public.respond import PUBLIC_MARK, cached_answer, public_json, settings_of
+from cloud.public.traffic import station_positions, traffic_state
+from cloud.public.ttl import Computed
+
+router = APIRouter(prefix=API_PREFIX, tags=["residents"])
+GEOJSON = "application/geo+json"
+LANE_PROPERTIES: dict[str, Any] = {
+    "gateway": "station's gateway",
+    "device": "the loop station",
+    "lane": "lane number",
+    "segment": "road segment name (null when not registered)",
+    "level": "DATEX II: freeFlow, heavy, congested, impossible or unknown (stale)",
+    "flow_vph": "vehicles per hour over the last interval",
+    "occupancy_pct": "share of the interval the loop was covered, %",
+    "speed_kmh": "mean speed (double loops only, else null)",
+    "interval_s": "the station's reporting interval",
+    "observed_at": "when the interval was measured (UTC)",
+    "age_s": "seconds since then",
+    "stale": "older than three intervals",
+}
+
+
+@router.get(
+    "/traffic",
+    response_model=FeatureCollection,
+    summary="Traffic levels per lane (GeoJSON)",
+    description=(
+        "A GeoJSON FeatureCollection (RFC 7946: WGS-84, longitude first, 7 decimals) with one "
+        "feature per loop-station lane. Properties: "
+        + "; ".join(f"`{name}` {meaning}" for name, meaning in LANE_PROPERTIES.items())
+        + ". Cached for one station interval; no token needed."
+    ),
+    responses={
+        200: {"content": {GEOJSON: {}}},
+        **problem_responses(429, 503),
+    },
+    openapi_extra=PUBLIC_MARK,
+)
+async def traffic(request: Request, ctx: Ctx, _: PublicGet) -> Response:
+    settings = settings_of(request)
+    now = ctx.clock.now()
+    # The window is the shortest station interval; a step late when it changes, which is harmless.
+    intervals = getattr(request.app.state, "traffic_refresh_s", settings.traffic_interval_s)
+
+    async def compute() -> Computed:
+        positions = await ctx.in_registry(_positions)
+        state = await traffic_state(ctx.store, positions, now, settings)
+        request.app.state.traffic_refresh_s = state.refresh_s
+        return state.collection.model_dump_json().encode(), {}
+
+    cached, left = await cached_answer(request, ("traffic",), now, intervals, compute)
+    return public_json(request, cached, left, media_type=GEOJSON)
+
+
+def _positions(session: Session) -> dict[str, Geometry]:
+    return station_positions(session)
