@@ -24,6 +24,7 @@ from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.mqtt import CloudMqtt, MqttSettings
 from cloud.ingest.registry_port import RegistryPort
 from cloud.ingest.service import IngestService, IngestSettings, ingest_subscriptions
+from cloud.lighting.publisher import MqttPublisher
 from cloud.registry.db import make_engine, make_session_factory
 from cloud.registry.migrate import upgrade
 from cloud.scheduler import CloudScheduler, JobContext, feature_jobs
@@ -45,6 +46,8 @@ class CloudRuntime:
     api_port: int | None = None
     store: TimeSeriesStore | None = None
     ingest_metrics: IngestMetrics | None = None
+    publisher: MqttPublisher | None = None
+    """The MQTT connection of the api and scheduler roles (programs, commands)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         engine = make_engine(self.config.registry.url)
@@ -53,11 +56,17 @@ class CloudRuntime:
         self.store = await open_store(self.config.store, self.clock)
         tasks: list[asyncio.Task[None]] = []
         server: uvicorn.Server | None = None
+        if {"api", "scheduler"} & set(self.roles):
+            self.publisher = MqttPublisher(
+                self._mqtt_settings(), f"eclor-cloud-{socket.gethostname()}-{id(self) % 10_000}"
+            )
+            self.publisher.start()
         try:
             if "ingest" in self.roles:
                 tasks.append(self._task(self._ingest(), "ingest"))
             if "scheduler" in self.roles:
-                jobs = feature_jobs(JobContext(self.sessions, self.store, self.clock))
+                publish = self.publisher.publish if self.publisher is not None else None
+                jobs = feature_jobs(JobContext(self.sessions, self.store, self.clock, publish))
                 scheduler = CloudScheduler(
                     engine, self.sessions, self.clock, self.config.dead_letter_days, jobs
                 )
@@ -79,6 +88,8 @@ class CloudRuntime:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.publisher is not None:
+                await asyncio.to_thread(self.publisher.stop)
             await self.store.close()
             engine.dispose()
 
@@ -96,15 +107,7 @@ class CloudRuntime:
             shared_group=cfg.ingest.shared_group,
         )
         mqtt = CloudMqtt(
-            MqttSettings(
-                host=cfg.mqtt.host,
-                port=cfg.mqtt.port,
-                username=cfg.mqtt.username,
-                password=mqtt_password(cfg.mqtt),
-                tls=cfg.mqtt.tls,
-                ca_file=cfg.mqtt.ca_file,
-                protocol=cfg.mqtt.protocol,
-            ),
+            self._mqtt_settings(),
             client_id=f"eclor-ingest-{socket.gethostname()}-{id(self) % 10_000}",
             subscriptions=ingest_subscriptions(settings.shared_group),
             metrics=self.ingest_metrics,
@@ -119,6 +122,18 @@ class CloudRuntime:
             await mqtt.stop()
             registry.close()
 
+    def _mqtt_settings(self) -> MqttSettings:
+        mqtt = self.config.mqtt
+        return MqttSettings(
+            host=mqtt.host,
+            port=mqtt.port,
+            username=mqtt.username,
+            password=mqtt_password(mqtt),
+            tls=mqtt.tls,
+            ca_file=mqtt.ca_file,
+            protocol=mqtt.protocol,
+        )
+
     async def _api(self) -> uvicorn.Server:
         assert self.store is not None
         api = self.config.api
@@ -128,7 +143,9 @@ class CloudRuntime:
             mqtt_tls=api.mqtt_tls,
             mqtt_protocol=api.mqtt_protocol,
         )
-        app = create_app(ApiDeps(self.sessions, self.store, self.clock, self.metrics, settings))
+        publish = self.publisher.publish if self.publisher is not None else None
+        deps = ApiDeps(self.sessions, self.store, self.clock, self.metrics, settings, publish)
+        app = create_app(deps)
         config = uvicorn.Config(
             app,
             host=self.config.api.host,

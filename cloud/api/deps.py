@@ -63,6 +63,10 @@ class ApiSettings:
     mqtt_public_port: int = 8883
     mqtt_tls: bool = True
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    max_override_s: int = 7 * 86_400
+    """Longest override an operator may set (``until`` at most this far from now)."""
+    max_command_wait_s: float = 10.0
+    """Most a caller may wait for a command's result (``?wait=``)."""
     # -- public API (issue 7): rate limits (cloud.api.public_limits), residents' reports --
     public_post_per_min: float = 6.0
     """Public POSTs (reports) a client may make per minute, sustained."""
@@ -78,6 +82,13 @@ class ApiSettings:
     report_max_photo_bytes: int = 5_000_000
     """Each photo at most this many bytes (a multipart report may be up to ``report_max_photos``
     times this, plus its fields: the body limit of the report route, not ``max_body_bytes``)."""
+    report_bounds: tuple[float, float, float, float] | None = None
+    """Reports are taken inside (min longitude, min latitude, max longitude, max latitude), the
+    territory's WGS-84 box; ``None``: any valid position."""
+    report_max_radius_m: float = 5000.0
+    """Largest ``radius_m`` of the nearby-reports search."""
+    alert_sender: str = "alertes@eclor.example"
+    """CAP ``sender`` of the alerts issued through the API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,9 @@ class ApiDeps:
     clock: Clock
     metrics: CollectorRegistry
     settings: ApiSettings = field(default_factory=ApiSettings)
+    publish: Callable[[str, bytes, bool], bool] | None = None
+    """``publish(topic, payload, retain) -> sent`` on the cloud's MQTT connection (QoS 1), for
+    lighting programs and commands; ``None``: those routes answer 503."""
 
 
 @dataclass(frozen=True, slots=True)
