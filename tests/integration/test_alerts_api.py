@@ -1,0 +1,153 @@
+"""Alerts through the real app: operators issue, update and cancel CAP messages; the public
+list shows active alerts only, and expired ones leave it by themselves as the clock moves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloud.api import ApiSettings
+from tests.integration.test_api_harness import NOW, Api, open_api
+
+pytestmark = pytest.mark.integration
+
+URL = "/api/v1/alerts"
+CAP = "49.47,5.92 49.48,5.92 49.48,5.94 49.47,5.94 49.47,5.92"
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with open_api(tmp_path, settings=ApiSettings(public_get_burst=1000)) as api:
+        yield api
+
+
+def draft(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "category": "Met",
+        "event": "Orages",
+        "urgency": "Expected",
+        "severity": "Moderate",
+        "certainty": "Likely",
+        "onset": NOW.isoformat(),
+        "expires": (NOW + timedelta(hours=6)).isoformat(),
+        "headline": "Vigilance orange orages",
+        "description": "Orages forts attendus en fin de journée.",
+        "instruction": "Évitez les déplacements.",
+        "area": {"area_desc": "Villerupt", "cap_polygon": CAP, "communes": ["57683"]},
+        "colour": 3,
+    }
+    body.update(changes)
+    return body
+
+
+async def active(api: Api) -> list[dict[str, Any]]:
+    response = await api.client.get(URL)
+    assert response.status_code == 200
+    alerts: list[dict[str, Any]] = response.json()["alerts"]
+    return alerts
+
+
+async def test_an_issued_alert_is_public_in_cap_shape_with_both_polygon_orders(api: Api) -> None:
+    created = await api.client.post(URL, json=draft(), headers=api.auth("energy-manager"))
+    assert created.status_code == 201, created.text
+    alert = created.json()
+    assert created.headers["location"] == f"{URL}/{alert['identifier']}"
+    assert alert["msgType"] == "Alert"
+    assert alert["scope"] == "Public"
+    assert alert["references"] is None
+    [shown] = await active(api)
+    assert shown["identifier"] == alert["identifier"]
+    area = shown["info"]["area"]
+    assert area["polygon"] == CAP
+    assert area["geometry"]["coordinates"][0][0] == [5.92, 49.47]  # longitude first
+    assert area["geocode"] == [{"valueName": "INSEE", "value": "57683"}]
+    assert shown["info"]["colourName"] == "orange"
+
+
+async def test_public_list_caches_publicly_and_answers_304(api: Api) -> None:
+    await api.client.post(URL, json=draft(), headers=api.auth("admin"))
+    first = await api.client.get(URL)
+    assert first.headers["cache-control"] == "public, max-age=60"
+    again = await api.client.get(URL, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+async def test_expired_alerts_leave_the_list_by_themselves(api: Api) -> None:
+    short = draft(expires=(NOW + timedelta(minutes=30)).isoformat(), headline="court")
+    await api.client.post(URL, json=short, headers=api.auth("admin"))
+    await api.client.post(URL, json=draft(), headers=api.auth("admin"))
+    assert len(await active(api)) == 2
+    api.clock.advance(30 * 60)
+    assert [a["info"]["headline"] for a in await active(api)] == ["Vigilance orange orages"]
+
+
+async def test_update_replaces_and_cancel_removes(api: Api) -> None:
+    admin = api.auth("admin")
+    first = (await api.client.post(URL, json=draft(), headers=admin)).json()
+    api.clock.advance(60)
+    red = draft(severity="Severe", colour=4, headline="Vigilance rouge orages")
+    updated = await api.client.post(f"{URL}/{first['identifier']}/update", json=red, headers=admin)
+    assert updated.status_code == 201, updated.text
+    assert updated.json()["msgType"] == "Update"
+    assert updated.json()["references"] == first["identifier"]
+    [shown] = await active(api)
+    assert shown["identifier"] == updated.json()["identifier"]
+    assert shown["info"]["severity"] == "Severe"
+    again = await api.client.post(f"{URL}/{first['identifier']}/update", json=red, headers=admin)
+    assert again.status_code == 409
+    cancelled = await api.client.post(
+        f"{URL}/{shown['identifier']}/cancel", json={"note": "Fin de l'épisode"}, headers=admin
+    )
+    assert cancelled.status_code == 201
+    assert cancelled.json()["msgType"] == "Cancel"
+    assert cancelled.json()["references"] == shown["identifier"]
+    assert await active(api) == []
+    old = await api.client.get(f"{URL}/{first['identifier']}", headers=admin)
+    assert old.json()["supersededBy"] == shown["identifier"]
+
+
+async def test_most_severe_first(api: Api) -> None:
+    admin = api.auth("admin")
+    for severity in ("Minor", "Extreme", "Moderate"):
+        await api.client.post(URL, json=draft(severity=severity), headers=admin)
+    assert [a["info"]["severity"] for a in await active(api)] == ["Extreme", "Moderate", "Minor"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"expires": (NOW - timedelta(minutes=1)).isoformat()}, "expires"),
+        ({"expires": "2026-11-02T18:00:00"}, "expires"),
+        ({"severity": "Apocalyptic"}, "severity"),
+        ({"area": {"area_desc": "nulle part"}}, "area"),
+        ({"area": {"area_desc": "x", "cap_polygon": "49.47,5.92 49.48,5.92"}}, "area"),
+        ({"colour": 5}, "colour"),
+        ({"headline": ""}, "headline"),
+    ],
+)
+async def test_bad_drafts_are_refused_naming_the_field(
+    api: Api, changes: dict[str, Any], field: str
+) -> None:
+    response = await api.client.post(URL, json=draft(**changes), headers=api.auth("admin"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert any(field in error["loc"] for error in response.json()["errors"])
+    assert await active(api) == []
+
+
+async def test_writing_needs_an_issuing_scope(api: Api) -> None:
+    refused = await api.client.post(URL, json=draft(), headers=api.auth("technician"))
+    assert refused.status_code == 403
+    anonymous = await api.client.post(URL, json=draft())
+    assert anonymous.status_code == 401
+    assert await active(api) == []
+
+
+async def test_exercises_are_not_shown_to_the_public(api: Api) -> None:
+    response = await api.client.post(URL, json=draft(status="Exercise"), headers=api.auth("admin"))
+    assert response.status_code == 201
+    assert await active(api) == []
