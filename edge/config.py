@@ -16,6 +16,7 @@ from eclor.config import is_placeholder, load_yaml_model
 from eclor.errors import ConfigError
 from eclor.wire.names import DEVICE_ID_PATTERN, NAME_PATTERN
 from eclor.wire.topics import GATEWAY_ID_PATTERN
+from edge.lighting.config import LightingConfig, check_lighting
 from edge.profiles import Profile, default_profiles_dir, load_profiles
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*$", re.I)
@@ -161,6 +162,7 @@ class GatewayConfig(_Strict):
     profiles_dir: Path | None = None
     buses: list[Bus] = []
     devices: list[Device] = []
+    lighting: LightingConfig | None = None
 
 
 def _check_references(path: Path, config: GatewayConfig) -> None:
@@ -196,6 +198,8 @@ def load_gateway_config(path: Path) -> LoadedConfig:
     profiles = load_profiles(config.profiles_dir or default_profiles_dir())
     for i, device in enumerate(config.devices):
         _check_device(path, i, device, profiles)
+    if config.lighting is not None:
+        _check_lighting(path, config, profiles)
     _check_secret(path, config.broker)
     return LoadedConfig(source=path, config=config, profiles=profiles)
 
@@ -213,8 +217,16 @@ def _resolve_paths(config: GatewayConfig, base: Path) -> GatewayConfig:
     broker = config.broker.model_copy(
         update={"password_file": resolve(config.broker.password_file), "tls": tls}
     )
+    lighting = config.lighting
+    if lighting is not None:
+        lighting = lighting.model_copy(update={"state_path": resolve(lighting.state_path)})
     return config.model_copy(
-        update={"outbox": outbox, "broker": broker, "profiles_dir": resolve(config.profiles_dir)}
+        update={
+            "outbox": outbox,
+            "broker": broker,
+            "profiles_dir": resolve(config.profiles_dir),
+            "lighting": lighting,
+        }
     )
 
 
@@ -233,6 +245,17 @@ def _check_device(path: Path, i: int, device: Device, profiles: dict[str, Profil
             raise ConfigError(
                 str(path), f"devices[{i}].fields[{j}]", name, f"not a field of {profile.model}"
             )
+
+
+def _check_lighting(path: Path, config: GatewayConfig, profiles: dict[str, Profile]) -> None:
+    assert config.lighting is not None
+    fields: dict[str, list[str]] = {}
+    writables: dict[str, list[str]] = {}
+    for device in config.devices:
+        profile = profiles[device.profile]
+        fields[device.id] = device.fields or [f.name for f in profile.fields]
+        writables[device.id] = [w.name for w in profile.writable]
+    check_lighting(path, config.lighting, fields, writables)
 
 
 def _check_secret(path: Path, broker: Broker) -> None:

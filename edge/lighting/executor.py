@@ -133,7 +133,7 @@ class LightingExecutor:
         run = self._groups[group]
         if run.task is not None and not run.task.done():
             await asyncio.wait({run.task})
-        self._step_group(group, self.clock.now(), force=False)
+        self._step_group(group, self.clock.now())
         if run.task is not None:
             await asyncio.wait({run.task})
         assert run.command is not None
@@ -161,13 +161,24 @@ class LightingExecutor:
     async def run(self) -> None:
         try:
             while True:
-                now = self.clock.now()
-                await self._expire(now)
-                for group in self._groups:
-                    self._step_group(group, now, force=False)
+                now = await self.tick()
                 await self._pause(self._delay(now))
         finally:
             await self._stop_tasks()
+
+    async def tick(self) -> datetime:
+        """Expire what ended, decide every group and start the sends needed; returns the moment."""
+        now = self.clock.now()
+        await self._expire(now)
+        for group in self._groups:
+            self._step_group(group, now)
+        return now
+
+    async def idle(self) -> None:
+        """Wait until no group is sending (for tests and shutdown)."""
+        running = {r.task for r in self._groups.values() if r.task is not None}
+        if running:
+            await asyncio.wait(running)
 
     async def _expire(self, now: datetime) -> None:
         now_ms = to_epoch_ms(now)
@@ -204,7 +215,7 @@ class LightingExecutor:
                 task.cancel()
             self._wake.clear()
 
-    def _step_group(self, group: str, now: datetime, *, force: bool) -> None:
+    def _step_group(self, group: str, now: datetime) -> None:
         run = self._groups[group]
         command = self.decide(group, now)
         previous = run.command
@@ -226,7 +237,7 @@ class LightingExecutor:
         pending = run.applied is None or any(
             run.applied.get(a.name) != run.command.target_pct for a in run.actuators
         )
-        if (changed or due or pending or force) and (run.task is None or run.task.done()):
+        if (changed or due or pending) and (run.task is None or run.task.done()):
             run.last_send = mono
             if due and not changed:
                 run.applied = {}
