@@ -112,8 +112,21 @@ class MeterTarget(_Strict):
 
     device: str = Field(pattern=DEVICE_ID_PATTERN)
     rated_w: float = Field(gt=0, le=1_000_000, description="power drawn at 100 %")
-    power_field: str = Field(default="power_w", min_length=1)
+    power_field: str = Field(default="power_total_w", min_length=1)
     standby_w: float = Field(
         default=0.0, ge=0, description="drawn with lamps off (drivers on standby); above = lit"
     )
     tolerance_pct: float = Field(default=25, gt=0, le=100)
+    driver_loss_pct: float = Field(
+        default=7, ge=0, lt=100, description="share of rated power drawn at the lowest level"
+    )
+
+    def expected_w(self, level_pct: float) -> float:
+        """Power of LED drivers at ``level_pct`` of light: rated × (loss + (1 − loss) × level)."""
+        loss = self.driver_loss_pct / 100
+        return self.rated_w * (loss + (1 - loss) * level_pct / 100) if level_pct > 0 else 0.0
+
+    @property
+    def lit_above_w(self) -> float:
+        """Power above which lamps are taken to be lit: standby plus 5 % of rated."""
+        return self.standby_w + 0.05 * self.rated_w

@@ -1,0 +1,180 @@
+"""Lighting fault detection from the readings the agent already polls.
+
+``FaultMonitor.observe`` is registered with ``ReadingBatcher.observe``: it sees every meter and
+cabinet-controller reading, compares it with what the executor commanded
+(``commanded(group)``) and the sun (astral, the site's coordinates), and raises or clears events:
+
+================== =================== ===================================================
+kind               device              condition
+================== =================== ===================================================
+lampUnexpectedOn   group's controller  sun up, group commanded off, power > ``lit_above_w``
+contactorError     group's controller  ``contactor_discrepancy_mask`` ≠ 0, or (settled) commanded
+                                       off at night with power seen, or commanded on, no power
+powerOutOfTolerance group's controller settled, lit, power outside expected ± ``tolerance_pct``
+cabinetDoorOpen    controller          ``door_open`` true
+================== =================== ===================================================
+
+"Settled": the command is older than its fade plus ``settle_s``. Every condition must hold for
+``debounce`` consecutive readings to raise, and be false as many times to clear. The group's
+"controller" is its contactor's device, else its setpoint's, else its meter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from astral import Observer
+from astral.sun import elevation
+
+from eclor.clock import Clock, from_epoch_ms
+from eclor.wire import Event, Reading
+from eclor.wire.messages import Severity
+from edge.lighting.config import GroupConfig, LightingConfig
+from edge.lighting.dali_line import EventsSink
+from edge.lighting.faults_debounce import AlarmBoard
+
+log = logging.getLogger(__name__)
+
+SEVERITY: dict[str, Severity] = {
+    "lampUnexpectedOn": "warning",
+    "contactorError": "critical",
+    "powerOutOfTolerance": "warning",
+    "cabinetDoorOpen": "warning",
+}
+
+
+class Commanded(Protocol):
+    """What the monitor needs of the executor's ``GroupCommand``."""
+
+    @property
+    def target_pct(self) -> float: ...
+    @property
+    def lit(self) -> bool: ...
+    @property
+    def since_ms(self) -> int: ...
+    @property
+    def fade_s(self) -> float: ...
+
+
+class FaultMonitor:
+    def __init__(
+        self,
+        lighting: LightingConfig,
+        *,
+        commanded: Callable[[str], Commanded | None],
+        clock: Clock,
+        on_events: EventsSink,
+        debounce: int = 3,
+        settle_s: float = 30.0,
+    ) -> None:
+        self.commanded = commanded
+        self.clock = clock
+        self.on_events = on_events
+        self.settle_s = settle_s
+        self.board = AlarmBoard(debounce)
+        self.observer = Observer(lighting.site.latitude, lighting.site.longitude)
+        self._metered = [g for g in lighting.groups if g.meter is not None]
+        self._controllers = {
+            t.device for g in lighting.groups for t in (g.contactor, g.setpoint) if t is not None
+        }
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    @staticmethod
+    def controller(group: GroupConfig) -> str:
+        for target in (group.contactor, group.setpoint, group.meter):
+            if target is not None:
+                return target.device
+        raise ValueError(f"group {group.name!r} has no Modbus device")
+
+    def daylight(self, moment: datetime) -> bool:
+        return float(elevation(self.observer, moment)) > 0.0
+
+    def observe(self, readings: Sequence[Reading]) -> None:
+        """Batcher observer: synchronous, never raises."""
+        try:
+            for reading in readings:
+                self._check_controller(reading)
+                for group in self._metered:
+                    assert group.meter is not None
+                    if reading.device == group.meter.device:
+                        self._check_meter(group, reading)
+        except Exception:
+            log.exception("fault monitor failed on a reading; detection continues")
+
+    async def run(self) -> None:
+        """Hand raised/cleared events to ``on_events`` as they come."""
+        while True:
+            events = [await self._queue.get()]
+            while not self._queue.empty():
+                events.append(self._queue.get_nowait())
+            try:
+                await self.on_events(events)
+            except Exception:
+                log.exception("could not store %d lighting fault event(s)", len(events))
+
+    def _check_controller(self, reading: Reading) -> None:
+        if reading.device not in self._controllers:
+            return
+        door = reading.fields.get("door_open")
+        if isinstance(door, bool | int):
+            self._see(reading, reading.device, "cabinetDoorOpen", "door", bool(door), {})
+        mask = reading.fields.get("contactor_discrepancy_mask")
+        if isinstance(mask, int | float) and not isinstance(mask, bool):
+            fields = {"contactor_discrepancy_mask": int(mask)}
+            self._see(reading, reading.device, "contactorError", "mask", mask != 0, fields)
+
+    def _check_meter(self, group: GroupConfig, reading: Reading) -> None:
+        meter = group.meter
+        assert meter is not None
+        power = reading.fields.get(meter.power_field)
+        command = self.commanded(group.name)
+        if not isinstance(power, int | float) or isinstance(power, bool) or command is None:
+            return
+        device = self.controller(group)
+        lit_seen = power > meter.lit_above_w
+        settled = reading.time - command.since_ms >= (command.fade_s + self.settle_s) * 1000
+        day = self.daylight(from_epoch_ms(reading.time))
+        on = command.lit and command.target_pct > 0
+        fields: dict[str, float | str] = {"power_w": round(float(power), 1), "group": group.name}
+        burner = None if not (on or settled) else (not on and day and lit_seen)
+        self._see(reading, device, "lampUnexpectedOn", group.name, burner, fields)
+        stuck = ((not on and not day and lit_seen) or (on and not lit_seen)) if settled else None
+        self._see(reading, device, "contactorError", f"power:{group.name}", stuck, fields)
+        expected = meter.expected_w(command.target_pct)
+        off_tolerance: bool | None = None
+        if settled and on and lit_seen:
+            off_tolerance = abs(power - expected) > meter.tolerance_pct / 100 * expected
+        elif settled:
+            off_tolerance = False
+        fields = {**fields, "expected_w": round(expected, 1)}
+        self._see(reading, device, "powerOutOfTolerance", group.name, off_tolerance, fields)
+
+    def _see(
+        self,
+        reading: Reading,
+        device: str,
+        kind: str,
+        source: str,
+        condition: bool | None,
+        fields: Mapping[str, float | str],
+    ) -> None:
+        flipped = self.board.see(device, kind, source, condition)
+        if flipped is None:
+            return
+        state = "raised" if flipped else "cleared"
+        log.info("%s on %s %s (%s)", kind, device, state, fields)
+        self._queue.put_nowait(
+            Event(
+                device=device,
+                kind=kind,
+                time=reading.time,
+                severity=SEVERITY[kind],
+                active=flipped,
+                detail=f"{kind} {state} ({source})",
+                fields=dict(fields),
+            )
+        )
