@@ -89,11 +89,14 @@ def test_a_night_with_a_step_and_a_switch_off_window() -> None:
         assert target is not None
         assert (target.level_pct, target.lit) == (level, lit), when
     target = evaluate_group(ps, "main", local(2026, 11, 27, 12))
-    assert target is not None and target.next_change == local(2026, 11, 27, 18)
+    assert target is not None
+    assert target.next_change == local(2026, 11, 27, 18)
     target = evaluate_group(ps, "main", local(2026, 11, 27, 22, 30))
-    assert target is not None and target.next_change == local(2026, 11, 27, 23)
+    assert target is not None
+    assert target.next_change == local(2026, 11, 27, 23)
     target = evaluate_group(ps, "main", local(2026, 11, 27, 23, 30))
-    assert target is not None and target.next_change == local(2026, 11, 28, 5)
+    assert target is not None
+    assert target.next_change == local(2026, 11, 28, 5)
     assert target.program_id == "night"
 
 
@@ -134,10 +137,13 @@ def test_the_evening_date_governs_the_whole_night() -> None:
     sunday_1am = evaluate_group(ps, "main", local(2026, 11, 29, 1))  # 29 Nov 2026 is a Sunday
     sunday_8pm = evaluate_group(ps, "main", local(2026, 11, 29, 20))
     friday_1am = evaluate_group(ps, "main", local(2026, 11, 28, 1))  # Friday's night
-    assert sunday_1am is not None and sunday_1am.program_id == "saturday"
+    assert sunday_1am is not None
+    assert sunday_1am.program_id == "saturday"
     assert sunday_1am.level_pct == 30
-    assert sunday_8pm is not None and sunday_8pm.program_id == "night"
-    assert friday_1am is not None and friday_1am.level_pct == 100
+    assert sunday_8pm is not None
+    assert sunday_8pm.program_id == "night"
+    assert friday_1am is not None
+    assert friday_1am.level_pct == 100
 
 
 def test_dst_nights_are_an_hour_shorter_in_spring_and_longer_in_autumn() -> None:
@@ -161,8 +167,10 @@ def test_a_nonexistent_local_time_happens_after_the_jump() -> None:
     ps = program_set([program])
     before = evaluate_group(ps, "main", datetime(2026, 3, 29, 1, 20, tzinfo=UTC))  # 03:20 CEST
     after = evaluate_group(ps, "main", datetime(2026, 3, 29, 1, 30, tzinfo=UTC))  # 03:30 CEST
-    assert before is not None and before.lit
-    assert after is not None and not after.lit
+    assert before is not None
+    assert before.lit
+    assert after is not None
+    assert not after.lit
 
 
 def test_sun_relative_times_use_the_site_zone_and_offsets() -> None:
@@ -185,9 +193,11 @@ def test_sun_relative_times_use_the_site_zone_and_offsets() -> None:
         (off, False),
     ):
         target = evaluate_group(ps, "main", moment)
-        assert target is not None and target.lit is lit, moment
+        assert target is not None
+        assert target.lit is lit, moment
     target = evaluate_group(ps, "main", on - timedelta(minutes=5))
-    assert target is not None and abs((target.next_change - on).total_seconds()) < 1
+    assert target is not None
+    assert abs((target.next_change - on).total_seconds()) < 1
 
 
 def test_polar_day_falls_back_to_18_and_06() -> None:
@@ -196,7 +206,8 @@ def test_polar_day_falls_back_to_18_and_06() -> None:
     evening = evaluate_default(svalbard, datetime(2026, 6, 21, 19, tzinfo=zone))
     noon = evaluate_default(svalbard, datetime(2026, 6, 21, 12, tzinfo=zone))
     # NO_PROGRAM: sunset+15 → 18:15, sunrise−15 → 05:45
-    assert evening.lit and evening.level_pct == 100
+    assert evening.lit
+    assert evening.level_pct == 100
     assert not noon.lit
     assert noon.next_change == datetime(2026, 6, 21, 18, 15, tzinfo=zone)
 
@@ -259,7 +270,10 @@ def test_sun_programs_are_dark_in_daylight(moment: datetime, after: int, before:
     target = evaluate_group(program_set([program], default="sun"), "main", moment)
     day = moment.astimezone(PARIS).date()
     observer = Observer(latitude=THIL.latitude, longitude=THIL.longitude)
-    if sunrise(observer, date=day, tzinfo=PARIS) <= moment < sunset(
-        observer, date=day, tzinfo=PARIS
+    if (
+        sunrise(observer, date=day, tzinfo=PARIS)
+        <= moment
+        < sunset(observer, date=day, tzinfo=PARIS)
     ):
-        assert target is not None and not target.lit
+        assert target is not None
+        assert not target.lit
