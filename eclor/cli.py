@@ -40,6 +40,13 @@ _SUBCOMMANDS: dict[str, _Lazy] = {
         "Run the cloud services and manage the registry.",
         ("fastapi", "sqlalchemy", "paho.mqtt"),
     ),
+    "dashboards": _Lazy(
+        "cloud.dashboards.cli",
+        "app",
+        "cloud,dashboards",
+        "Grafana boards as code: build, check, push, load history, preview.",
+        ("fastapi", "sqlalchemy", "grafana_client", "grafana_foundation_sdk", "matplotlib"),
+    ),
     "demo": _Lazy(
         "demo.cli",
         "app",
