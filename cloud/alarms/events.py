@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from cloud.alarms.kinds import EDGE_KINDS
+from cloud.alarms.kinds import EDGE_KINDS, canonical_kind
 from cloud.registry.alarms import AlarmChange, AlarmEvent, apply_alarm_event
 from eclor.clock import from_epoch_ms
 from eclor.wire import Event, EventBatch
@@ -51,12 +51,13 @@ def sort_events(batch: EventBatch, now: datetime) -> SortedEvents:
             )
             continue
         kept.append(event)
-        if event.kind in EDGE_KINDS:
+        kind = canonical_kind(event.kind)
+        if kind in EDGE_KINDS:
             alarms.append(
                 AlarmEvent(
                     gateway_id=batch.gateway,
                     device_id=event.device,
-                    kind=event.kind,
+                    kind=kind,
                     at=at,
                     active=event.active,
                     severity=event.severity,
