@@ -1,15 +1,71 @@
-"""Scheduler jobs of :mod:`cloud.residents`."""
+"""Scheduler jobs of :mod:`cloud.residents`: waits every minute, traffic levels every minute.
+
+Settings are :class:`~cloud.residents.settings.ResidentsSettings` defaults (the scheduler's
+:class:`JobContext` carries no config yet); a waste centre's own thresholds come from the registry.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloud.registry.traffic_stations import list_traffic_lanes
+from cloud.residents.settings import ResidentsSettings
+from cloud.residents.traffic import LaneRef, current_levels, history_levels, level_point
+from cloud.residents.waste_jobs import backfill_waits, run_waits
 from cloud.scheduler import Job, JobContext
+from cloud.store.points import Point
+
+log = logging.getLogger(__name__)
+SETTINGS = ResidentsSettings()
+
+
+async def load_lanes(sessions: sessionmaker[Session]) -> list[LaneRef]:
+    def load() -> list[LaneRef]:
+        with sessions() as session:
+            return [
+                LaneRef(
+                    r.gateway_id,
+                    r.device_id,
+                    r.lane,
+                    r.segment,
+                    r.direction,
+                    r.interval_s,
+                    dict(r.geometry),
+                )
+                for r in list_traffic_lanes(session)
+            ]
+
+    return await asyncio.to_thread(load)
+
+
+async def run_traffic(context: JobContext, settings: ResidentsSettings = SETTINGS) -> int:
+    lanes = await load_lanes(context.sessions)
+    levels = await current_levels(context.store, lanes, context.clock.now(), settings)
+    points = [p for p in map(level_point, levels) if p is not None]
+    await context.store.write(points)
+    return len(points)
 
 
 def jobs(context: JobContext) -> list[Job]:
-    return []
+    async def waits() -> None:
+        await run_waits(context.store, context.sessions, SETTINGS, context.clock.now())
+
+    async def traffic() -> None:
+        await run_traffic(context)
+
+    return [Job("residents-waits", 60, waits), Job("residents-traffic", 60, traffic)]
 
 
 async def backfill(context: JobContext, start: datetime, end: datetime) -> None:
     """Write this package's derived series for ``[start, end)`` from stored history."""
+    written = await backfill_waits(context.store, context.sessions, SETTINGS, start, end)
+    for lane in await load_lanes(context.sessions):
+        levels = await history_levels(context.store, lane, start, end, SETTINGS)
+        points: list[Point] = [p for p in map(level_point, levels) if p is not None]
+        await context.store.write(points)
+        written += len(points)
+    log.info("residents backfill %s..%s: %d points", start, end, written)

@@ -7,13 +7,18 @@ stays for a log-normal service time; otherwise it waits on the access lane, and 
 queue is already ``max_queue`` long. At closing time the gate shuts: queued vehicles are turned
 away, those on site finish and leave. The gate controller counts entries and exits; the queue
 detector sees the number of vehicles waiting and the share of the access lane they cover.
+
+Ground truth for the cloud's wait model: every admitted vehicle's arrival time and true wait (0 when
+it drove straight in) is kept in ``waits``; :meth:`WasteCentreModel.true_wait_at` reads it.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -75,6 +80,8 @@ class WasteCentreModel:
         self._rng = rng
         self._departures: list[float] = []  # epoch seconds, a heap
         self._next_arrival = math.inf
+        self._queued_since: deque[float] = deque()  # arrival times of the queue, FIFO
+        self.waits: list[tuple[float, float]] = []  # (arrival epoch s, wait s), by arrival
         peak = max([1.0, *config.day_factors.values()])
         self._rate_max = config.arrivals_per_hour * peak * _SHAPE_MAX / 3600.0  # per second
         state.capacity = config.bays
@@ -133,9 +140,11 @@ class WasteCentreModel:
         if self.state.queue_count >= self.config.max_queue:
             self.turned_away += 1
         elif self.on_site < self.config.bays:
+            self.waits.append((seconds, 0.0))
             self._enter(seconds)
         else:
             self.state.queue_count += 1
+            self._queued_since.append(seconds)
 
     def _enter(self, seconds: float) -> None:
         self.state.entries += 1
@@ -148,11 +157,23 @@ class WasteCentreModel:
         self.state.exits += 1
         if self.state.queue_count > 0 and self.is_open(self._at(seconds)):
             self.state.queue_count -= 1
+            arrived = self._queued_since.popleft()
+            bisect.insort(self.waits, (arrived, seconds - arrived))
             self._enter(seconds)
 
     def _close(self) -> None:
         self.turned_away += self.state.queue_count
         self.state.queue_count = 0
+        self._queued_since.clear()
+
+    def true_wait_at(self, moment: datetime, horizon_s: float = 900.0) -> float | None:
+        """True wait (seconds) of the first admitted vehicle arriving in [moment, moment +
+        horizon_s), or None when none came (or its wait is not known yet)."""
+        start = moment.timestamp()
+        index = bisect.bisect_left(self.waits, (start, -1.0))
+        if index < len(self.waits) and self.waits[index][0] < start + horizon_s:
+            return self.waits[index][1]
+        return None
 
     def _closings(self, start: datetime, end: datetime) -> list[float]:
         found = set()
