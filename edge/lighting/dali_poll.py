@@ -10,6 +10,7 @@ through between them. Energy counters are read with the bank latched (python-dal
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from dali.address import GearShort
@@ -79,12 +80,12 @@ class DaliPoller:
         fields: dict[str, float] = {}
         bank = await self._bank(address, energy.BANK_202, BANK_202_FRAMES)
         for kind, name in ((energy.ActiveEnergy, "energy_wh"), (energy.ActivePower, "power_w")):
-            value = bank.get(kind)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                fields[name] = float(value)
+            value = _number(bank.get(kind))
+            if value is not None:
+                fields[name] = value
         bank = await self._bank(address, diagnostics.BANK_206, BANK_206_FRAMES)
-        seconds = bank.get(diagnostics.LightSourceOnTime)
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        seconds = _number(bank.get(diagnostics.LightSourceOnTime))
+        if seconds is not None:
             fields["operating_hours_h"] = round(seconds / 3600, 4)
         if not fields:
             return None
@@ -142,6 +143,13 @@ class DaliPoller:
             )
         if events:
             await self.line.on_events(events)
+
+
+def _number(value: object) -> float | None:
+    """A bank value as a float; None for a flag (MASK, TMASK, invalid) or a missing value."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _answer(response: Any) -> int | None:

@@ -1,0 +1,262 @@
+"""The edge's DALI back-end against the simulated line, served as a Lunatone LUBA interface on TCP.
+
+python-dali's own LUBA driver talks to ``simulators.dali`` through ``luba232:socket://``; the bus
+runs 20 times faster than real (except where a figure is measured) and the gear's time is a
+``ManualClock``, so fades are exact. A TCP proxy that can swallow every byte stands in for a USB
+or serial interface that locks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from eclor.clock import ManualClock, ScaledClock
+from eclor.wire import Event, Reading
+from edge.errors import DaliLineUnavailable, DaliTimeout
+from edge.lighting.actuators.dali import DaliActuator
+from edge.lighting.backends_config import DaliLineConfig, DaliTarget
+from edge.lighting.dali_line import DaliLine
+from edge.lighting.dali_poll import DaliPoller
+from simulators.dali import BusTiming, serve_luba_tcp
+from simulators.dali import DaliLine as SimLine
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)
+FAST = BusTiming(speed=20)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+        self.events: list[Event] = []
+
+    async def put(self, readings: Sequence[Reading]) -> None:
+        self.readings.extend(readings)
+
+    async def append_events(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+
+    def kinds(self, kind: str) -> list[tuple[str, bool]]:
+        return [(e.device, e.active) for e in self.events if e.kind == kind]
+
+
+class FreezableProxy:
+    """Forwards a TCP byte stream; ``frozen`` swallows everything, like a locked-up dongle."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.frozen = False
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await src.read(4096):
+                    if not self.frozen:
+                        dst.write(data)
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+@pytest.fixture
+def gear_clock() -> ManualClock:
+    return ManualClock(START)
+
+
+def sim_line(gear_clock: ManualClock, count: int, timing: BusTiming = FAST) -> SimLine:
+    line = SimLine(count, clock=gear_clock, timing=timing, rated_power_w=40.0, standby_w=0.4)
+    for gear in line.gear[: count // 2]:
+        gear.settings.groups.add(0)
+    return line
+
+
+@contextlib.asynccontextmanager
+async def edge_line(
+    port: str, sink: Sink, *, name: str = "dali", **settings: float
+) -> AsyncIterator[DaliLine]:
+    config = DaliLineConfig(
+        name=name,
+        port=port,
+        timeout_s=settings.pop("timeout_s", 0.5),
+        status_poll_s=settings.pop("status_poll_s", 3600),
+        energy_poll_s=settings.pop("energy_poll_s", 3600),
+        power_on_level_pct=settings.pop("power_on_level_pct", 100),
+        system_failure_level_pct=settings.pop("system_failure_level_pct", 100),
+        reconnect_min_s=0.2,
+        reconnect_max_s=0.5,
+    )
+    line = DaliLine(
+        config,
+        clock=ScaledClock(START, speed=settings.pop("speed", 1.0)),
+        on_readings=sink.put,
+        on_events=sink.append_events,
+        group_names={0: "main-street"},
+    )
+    line.start()
+    try:
+        await line.wait_up(30)
+        yield line
+    finally:
+        await line.close()
+
+
+@pytest.fixture
+async def served(gear_clock: ManualClock) -> AsyncIterator[tuple[SimLine, str]]:
+    line = sim_line(gear_clock, 4)
+    async with await serve_luba_tcp(line) as server:
+        assert server.tcp_address is not None
+        host, port = server.tcp_address
+        yield line, f"luba232:socket://{host}:{port}"
+
+
+async def test_group_dapc_with_fade_moves_only_the_group_and_reads_back_the_level(
+    served: tuple[SimLine, str], gear_clock: ManualClock
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink) as line:
+        assert line.gear == {0: frozenset({0}), 1: frozenset({0}), 2: frozenset(), 3: frozenset()}
+        group = DaliActuator(line, DaliTarget(line="dali", group=0))
+        assert group.name == "dali:dali/group0"
+        await group.apply(50, fade_s=2.0)
+        assert [g.target_level for g in sim.gear] == [229, 229, 0, 0]
+        assert sim.gear[0].settings.fade_time == 4  # 0.5·√(2⁴) = 2.0 s
+        gear_clock.advance(1.0)
+        assert 0 < (await group.read_back() or 0) < 50
+        gear_clock.advance(1.5)
+        assert await group.read_back() == pytest.approx(50.53, abs=0.01)
+        await group.apply(0, fade_s=0)
+        assert [g.actual_level for g in sim.gear] == [0, 0, 0, 0]
+        assert sim.gear[1].settings.fade_time == 0
+
+
+async def test_long_fade_uses_the_dali2_extended_fade_time(served: tuple[SimLine, str]) -> None:
+    sim, port = served
+    async with edge_line(port, Sink()) as line:
+        everything = DaliActuator(line, DaliTarget(line="dali", broadcast=True))
+        await everything.apply(25, fade_s=600)
+        settings = sim.gear[3].settings
+        assert (settings.fade_time, settings.extended_fade_multiplier) == (0, 4)
+        assert (settings.extended_fade_base + 1) * 60 == 600
+        assert [g.target_level for g in sim.gear] == [203] * 4
+
+
+async def test_commissioning_leaves_the_road_lit_when_the_bus_is_lost(
+    served: tuple[SimLine, str], gear_clock: ManualClock
+) -> None:
+    sim, port = served
+    async with edge_line(port, Sink(), system_failure_level_pct=25, power_on_level_pct=50):
+        assert {g.settings.system_failure_level for g in sim.gear} == {203}
+        assert {g.settings.power_on_level for g in sim.gear} == {229}
+    sim.bus_failure()
+    gear_clock.advance(0.6)
+    assert [g.actual_level for g in sim.gear] == [203] * 4
+
+
+async def test_lamp_and_gear_failures_raise_once_and_clear_once(
+    served: tuple[SimLine, str],
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink, status_poll_s=5, speed=20):  # one pass per 0.25 s
+        sim.gear[1].set_lamp_failure()
+        sim.gear[2].set_gear_failure()
+        await until(lambda: len(sink.events) == 2)
+        await asyncio.sleep(0.8)  # three more passes: still failed, no new event
+        assert sink.kinds("lampFailure") == [("dali-dali-gear-1", True)]
+        assert sink.kinds("gearFailure") == [("dali-dali-gear-2", True)]
+        sim.gear[1].set_lamp_failure(False)
+        sim.gear[2].set_gear_failure(False)
+        await until(lambda: len(sink.events) == 4)
+        await asyncio.sleep(0.8)
+    assert sink.kinds("lampFailure") == [("dali-dali-gear-1", True), ("dali-dali-gear-1", False)]
+    assert sink.kinds("gearFailure") == [("dali-dali-gear-2", True), ("dali-dali-gear-2", False)]
+    failed = [
+        r for r in sink.readings if r.device == "dali-dali-gear-1" and r.fields["lamp_failure"]
+    ]
+    assert failed
+    assert failed[0].measurement == "dali"
+    assert failed[0].tags == {"line": "dali", "group": "main-street"}
+    assert set(failed[0].fields) == {"level_pct", "lamp_failure", "gear_failure"}
+
+
+async def test_energy_power_and_burning_hours_read_from_banks_202_and_206(
+    served: tuple[SimLine, str], gear_clock: ManualClock
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink) as line:
+        await DaliActuator(line, DaliTarget(line="dali", group=0)).apply(100, 0)
+        gear_clock.advance(2 * 3600)
+        reading = await DaliPoller(line).energy_of(0)
+    assert reading is not None
+    assert reading.device == "dali-dali-gear-0"
+    assert reading.fields["energy_wh"] == pytest.approx(80.8, abs=1)  # 40.4 W for 2 h
+    assert reading.fields["power_w"] == pytest.approx(40.4)
+    assert reading.fields["operating_hours_h"] == pytest.approx(2.0, abs=0.01)
+    assert sim.gear[2].energy_wh < 1
+
+
+async def test_a_stuck_interface_times_out_raises_line_down_and_spares_the_other_line(
+    gear_clock: ManualClock,
+) -> None:
+    sink = Sink()
+    first, second = sim_line(gear_clock, 2), sim_line(gear_clock, 2)
+    async with await serve_luba_tcp(first) as one, await serve_luba_tcp(second) as two:
+        assert one.tcp_address is not None
+        assert two.tcp_address is not None
+        proxy = FreezableProxy(one.tcp_address)
+        proxy_port = await proxy.start()
+        other_port = f"luba232:socket://{two.tcp_address[0]}:{two.tcp_address[1]}"
+        async with (
+            edge_line(f"luba232:socket://127.0.0.1:{proxy_port}", sink, timeout_s=0.3) as stuck,
+            edge_line(other_port, sink, name="dali2") as healthy,
+        ):
+            stuck_group = DaliActuator(stuck, DaliTarget(line="dali", broadcast=True))
+            healthy_group = DaliActuator(healthy, DaliTarget(line="dali2", broadcast=True))
+            proxy.frozen = True
+            started = time.monotonic()
+            results = await asyncio.gather(
+                stuck_group.apply(100, 0), healthy_group.apply(50, 0), return_exceptions=True
+            )
+            assert time.monotonic() - started < 1.5
+            assert isinstance(results[0], DaliTimeout)
+            assert results[1] is None
+            assert second.gear[0].actual_level == 229
+            with pytest.raises(DaliLineUnavailable):
+                await stuck_group.apply(100, 0)  # at once, while reconnecting
+            await until(lambda: sink.kinds("daliLineDown") == [("dali-dali", True)])
+            proxy.frozen = False
+            await stuck.wait_up(30)
+            await stuck_group.apply(100, 0)
+            assert first.gear[0].actual_level == 254
+            await until(lambda: len(sink.kinds("daliLineDown")) == 2)
+        await proxy.close()
+    assert sink.kinds("daliLineDown") == [("dali-dali", True), ("dali-dali", False)]
+
+
+async def until(condition: object, within: float = 20.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {within} s")
+        await asyncio.sleep(0.05)
