@@ -143,7 +143,7 @@ def list_overrides(
         query = query.where(
             LightingOverride.cleared_at.is_(None), LightingOverride.until > active_at
         )
-    return [(o, c) for o, c in session.execute(query.limit(limit)).tuples()]
+    return [(row[0], row[1]) for row in session.execute(query.limit(limit))]
 
 
 def clear_overrides(

@@ -98,7 +98,7 @@ def _broker_down(what: str) -> ApiProblem:
     response_model=ProgramView,
     summary="A gateway's lighting program",
     description=f"The TALQ-shaped program document, its revision and when it was published. {READ}",
-    responses=problem_responses(401, 403, 404, 429, 503),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def read_program(request: Request, ctx: Ctx, _: Reader, gateway_id: str) -> Response:
     def read(session: Session) -> ProgramView:
@@ -224,12 +224,17 @@ def _check_target(session: Session, gateway_id: str, target: str) -> None:
 
 
 async def _await_result(ctx: ApiContext, command_id: str, wait_s: float) -> OverrideView:
-    deadline = ctx.clock.monotonic() + wait_s
+    """Poll the audit row (the ingest attaches the result) for at most ``wait_s`` real seconds:
+    a network round trip, so loop time rather than the injected clock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+
+    def read(session: Session) -> OverrideView:
+        return OverrideView.of(*get_override(session, command_id), ctx.clock.now())
+
     while True:
-        view = await ctx.in_registry(
-            lambda s: OverrideView.of(*get_override(s, command_id), ctx.clock.now())
-        )
-        if view.result.ok is not None or ctx.clock.monotonic() >= deadline:
+        view = await ctx.in_registry(read)
+        if view.result.ok is not None or loop.time() >= deadline:
             return view
         await asyncio.sleep(POLL_S)
 
@@ -264,7 +269,7 @@ async def list_override_views(
     response_model=OverrideView,
     summary="One override with its command result",
     description=READ,
-    responses=problem_responses(401, 403, 404, 429, 503),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def read_override(request: Request, ctx: Ctx, _: Reader, command_id: str) -> Response:
     def read(session: Session) -> OverrideView:
@@ -345,7 +350,7 @@ async def list_policy_views(
     response_model=PolicyView,
     summary="One adaptive lighting policy",
     description=READ,
-    responses=problem_responses(401, 403, 404, 429, 503),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def read_policy(request: Request, ctx: Ctx, _: Reader, policy_id: str) -> Response:
     view = await ctx.in_registry(lambda s: PolicyView.of(get_policy(s, policy_id)))
@@ -361,7 +366,10 @@ async def read_policy(request: Request, ctx: Ctx, _: Reader, policy_id: str) -> 
         "`lanes` choose an EN 13201 class step, whose level is sent as a `raise` held "
         f"`hold_min` (docs/lighting.md). 201 when created, 200 when replaced. {WRITE}"
     ),
-    responses=problem_responses(401, 403, 413, 422, 429, 503),
+    responses={
+        201: {"model": PolicyView, "description": "Created"},
+        **problem_responses(401, 403, 413, 422, 429, 503),
+    },
 )
 async def write_policy(
     ctx: Ctx,
@@ -388,7 +396,7 @@ async def write_policy(
     status_code=204,
     summary="Delete an adaptive lighting policy",
     description=f"A raise already sent lapses at its end. {WRITE}",
-    responses=problem_responses(401, 403, 404, 429, 503),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def remove_policy(ctx: Ctx, _: Writer, policy_id: str) -> Response:
     await ctx.in_registry(lambda s: delete_policy(s, policy_id))
