@@ -51,7 +51,7 @@ def cabinets_with_baseline(session: Session) -> list[Cabinet]:
         .outerjoin(Site, Site.id == Gateway.site_id)
         .order_by(EnergyBaseline.gateway_id)
     )
-    return [_cabinet(baseline, site) for baseline, site in session.execute(query).tuples()]
+    return [_cabinet(baseline, site) for baseline, site in session.execute(query).all()]
 
 
 def _cabinet(baseline: EnergyBaseline, site: Site | None) -> Cabinet:
