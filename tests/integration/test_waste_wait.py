@@ -1,0 +1,313 @@
+"""The published waste-centre wait against the simulator's queueing model, through a real store.
+
+The demo scenario's waste centre (``vil-dech``) runs in the simulator's event model for seven
+simulated days with a fixed seed; its :class:`GateControllerState` is sampled every poll (60 s,
+as the backfill does, not through Modbus) and written as ``waste_centre`` points into the
+embedded SQLite store. The residents' ``backfill`` job then reads them back and writes
+``waste_wait``; each published minute is compared with the true wait of the first vehicle that
+arrived after it (``WasteCentreModel.true_wait_at``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cloud.registry.models_waste import WasteCentre
+from cloud.registry.waste_centres import WasteCentreSpec, add_waste_centre, get_waste_centre
+from cloud.residents.jobs import SETTINGS, backfill
+from cloud.residents.wait import CentreView, Level, WaitEstimate, level_of
+from cloud.residents.waste_jobs import estimate_now
+from cloud.scheduler import JobContext
+from cloud.store import SqliteSettings, SqliteStore
+from cloud.store.points import Point
+from eclor.clock import ManualClock, to_epoch_ms
+from simulators.scenario import WasteCentreSpec as SimSpec
+from simulators.scenario import load_scenario
+from simulators.state import GateControllerState
+from simulators.territory.build import waste_config
+from simulators.territory.waste import WasteCentreModel
+from tests.support.cloud_parts import sqlite_registry
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+DAYS = 7
+POLL_S = 60
+SEED = 20261129
+
+
+def _row(spec: SimSpec) -> WasteCentre:
+    """The registry row :func:`register` would store, without a database."""
+    return WasteCentre(
+        id="vil-dech",
+        name="Déchetterie de Villerupt",
+        commune="villerupt",
+        latitude=49.4612,
+        longitude=5.9195,
+        timezone="Europe/Paris",
+        device_id=None,
+        capacity=spec.bays,
+        has_queue_detector=True,
+        poll_interval_s=POLL_S,
+        opening_hours=dict(spec.opening_hours),
+        closed_dates=[d.isoformat() for d in spec.closed_dates],
+        wait_low_min=None,
+        wait_high_min=None,
+    )
+
+
+def demo_centre() -> SimSpec:
+    gateway = next(g for g in load_scenario("demo").gateways if g.id == "vil-dech")
+    assert gateway.waste_centre is not None
+    return gateway.waste_centre
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(
+        SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None)
+    )
+    yield opened
+    await opened.close()
+
+
+async def simulate(store: SqliteStore, spec: SimSpec) -> WasteCentreModel:
+    """Seven days of the centre, its gate controller written to ``store`` every poll."""
+    state = GateControllerState()
+    model = WasteCentreModel(
+        "vil-dech", waste_config(spec), state, ZoneInfo("Europe/Paris"), random.Random(SEED)
+    )
+    model.start(START)
+    tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
+    points: list[Point] = []
+    moment = START
+    for _ in range(DAYS * 86_400 // POLL_S):
+        following = moment + timedelta(seconds=POLL_S)
+        model.advance(moment, following)
+        fields = {
+            "entries": state.entries,
+            "exits": state.exits,
+            "queue_count": state.queue_count,
+            "queue_occupancy_pct": state.queue_occupancy_pct,
+            "barrier_open": state.barrier_open,
+            "capacity": state.capacity,
+        }
+        points.append(Point("waste_centre", tags, fields, to_epoch_ms(following)))
+        moment = following
+    await store.write(points)
+    return model
+
+
+def register(tmp_path: Path, store: SqliteStore, spec: SimSpec) -> JobContext:
+    sessions = sqlite_registry(tmp_path)
+    with sessions.begin() as session:
+        add_waste_centre(
+            session,
+            WasteCentreSpec(
+                centre_id="vil-dech",
+                name="Déchetterie de Villerupt",
+                commune="villerupt",
+                latitude=49.4612,
+                longitude=5.9195,
+                capacity=spec.bays,
+                opening_hours=dict(spec.opening_hours),
+                closed_dates=tuple(d.isoformat() for d in spec.closed_dates),
+                poll_interval_s=POLL_S,
+            ),
+        )
+    return JobContext(sessions=sessions, store=store, clock=ManualClock(START))
+
+
+async def published(store: SqliteStore, field: str) -> dict[int, object]:
+    series = await store.aggregate(
+        "waste_wait",
+        field,
+        start_ms=to_epoch_ms(START),
+        end_ms=to_epoch_ms(START + timedelta(days=DAYS)),
+        every_ms=60_000,
+        fn="last",
+        where={"site": "vil-dech"},
+        group_by=(),
+    )
+    return {w.start_ms: w.value for s in series for w in s.windows}
+
+
+async def agreement(store: SqliteStore, model: WasteCentreModel) -> tuple[float, float, int]:
+    """(share of open minutes whose level matches the true wait's, share whose range holds it,
+    minutes compared)."""
+    levels = await published(store, "level")
+    lows = await published(store, "wait_low_min")
+    highs = await published(store, "wait_high_min")
+    matched = covered = compared = 0
+    for time_ms, level in levels.items():
+        if level in ("fermé", "inconnu"):
+            continue
+        true_s = model.true_wait_at(datetime.fromtimestamp(time_ms / 1000, UTC))
+        if true_s is None:
+            continue
+        true_min = true_s / 60.0
+        compared += 1
+        matched += level == level_of(true_min, 10.0, 20.0)
+        low, high = lows[time_ms], highs[time_ms]
+        assert isinstance(low, float)
+        assert isinstance(high, float)
+        covered += low <= true_min <= high
+    return matched / compared, covered / compared, compared
+
+
+@pytest.mark.parametrize("arrivals_per_hour", [None, 35.0], ids=["demo", "busy"])
+async def test_published_wait_matches_the_queueing_model(
+    tmp_path: Path, store: SqliteStore, arrivals_per_hour: float | None
+) -> None:
+    spec = demo_centre()
+    if arrivals_per_hour is not None:
+        spec = spec.model_copy(update={"arrivals_per_hour": arrivals_per_hour})
+    model = await simulate(store, spec)
+    context = register(tmp_path, store, spec)
+    await backfill(context, START, START + timedelta(days=DAYS))
+
+    level_share, range_share, compared = await agreement(store, model)
+    print(
+        f"\n{arrivals_per_hour or spec.arrivals_per_hour} vehicles/h, {compared} open minutes: "
+        f"level matches {level_share:.3f}, range holds the true wait {range_share:.3f}"
+    )
+    assert compared > 1500  # about 38 h open a week, minus minutes nobody came
+    assert level_share >= 0.90
+    assert range_share >= 0.80
+    if arrivals_per_hour is not None:
+        waits = [w for _, w in model.waits]
+        assert max(waits) > 20 * 60  # the busy variant really reaches "chargé"
+
+
+# Edge cases, through the store: a Tuesday (09:00-12:00 and 14:00-18:00 local, UTC+1).
+TUESDAY_OPENING = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+Sample = tuple[int, int, int, int | None]  # (minutes after opening, entries, exits, queue)
+
+
+async def gate_samples(store: SqliteStore, samples: list[Sample]) -> None:
+    tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
+    points = []
+    for minute, entries, exits, queue in samples:
+        fields: dict[str, int | float | bool] = {"entries": entries, "exits": exits}
+        if queue is not None:
+            fields["queue_count"] = queue
+        at = TUESDAY_OPENING + timedelta(minutes=minute)
+        points.append(Point("waste_centre", tags, fields, to_epoch_ms(at)))
+    await store.write(points)
+
+
+async def estimate_at(
+    tmp_path: Path, store: SqliteStore, minutes_after_opening: float
+) -> WaitEstimate:
+    context = register(tmp_path, store, demo_centre())
+    with context.sessions() as session:
+        centre = CentreView.of(get_waste_centre(session, "vil-dech"), SETTINGS)
+    at = TUESDAY_OPENING + timedelta(minutes=minutes_after_opening)
+    return await estimate_now(store, centre, SETTINGS, at)
+
+
+def steady(first: int, last: int, base: int, queue: int | None = 0) -> list[Sample]:
+    """One vehicle in and one out every minute: the site keeps what it had."""
+    return [(m, base + m, base + m - 5, queue) for m in range(first, last)]
+
+
+async def test_a_counter_reset_mid_day_keeps_the_vehicles_on_site(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    before = [(m, 1000, 1000, 0) for m in range(-10, 1)]  # closed: nothing moves
+    filling = [(m, 1000 + m, 1000, 0) for m in range(1, 4)]  # three in, nobody out
+    # the controller restarts during minute 4: its counters start again from 0
+    after = [(m, m - 3, 0, 0) for m in range(4, 7)]  # one in per minute, nobody out
+    await gate_samples(store, before + filling + after)
+    estimate = await estimate_at(tmp_path, store, 7)
+    # a drop is read as a restart from 0, so the vehicle counted since the restart is kept:
+    # 3 before, 1 in the reset minute, 2 after (a wrap reading would give 8, the full site)
+    assert estimate.on_site == 6
+    assert estimate.open
+    assert not estimate.stale
+
+
+async def test_counters_that_wrap_at_2_32_keep_counting(tmp_path: Path, store: SqliteStore) -> None:
+    top = 2**32 - 2
+    samples: list[Sample] = [(m, (top + max(m, 0)) % 2**32, top - 3, 0) for m in range(-5, 4)]
+    await gate_samples(store, samples)
+    estimate = await estimate_at(tmp_path, store, 4)
+    assert estimate.on_site == 3  # entries went 2^32-2 → 1 across the wrap: 3 since opening
+
+
+async def test_stale_gate_readings_publish_inconnu_with_their_time(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    await gate_samples(store, steady(-5, 30, 100))
+    estimate = await estimate_at(tmp_path, store, 33.5)  # newest reading 4.5 min old > 3 polls
+    assert estimate.stale
+    assert estimate.open
+    assert estimate.level is Level.INCONNU
+    assert estimate.observed_at == TUESDAY_OPENING + timedelta(minutes=29)
+    fresh = await estimate_at_again(store, 31)
+    assert not fresh.stale
+    assert fresh.level is Level.FLUIDE
+
+
+async def estimate_at_again(store: SqliteStore, minutes_after_opening: float) -> WaitEstimate:
+    centre = CentreView.of(_row(demo_centre()), SETTINGS)
+    at = TUESDAY_OPENING + timedelta(minutes=minutes_after_opening)
+    return await estimate_now(store, centre, SETTINGS, at)
+
+
+async def test_a_silent_queue_detector_leaves_only_a_state(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    full = [(m, 100 + m, 100, 3) for m in range(-5, 9)]  # eight in by minute 8, queue of 3
+    silent = [(m, 108, 100, None) for m in range(9, 20)]  # the queue register stops answering
+    await gate_samples(store, full + silent)
+    with_queue = await estimate_at(tmp_path, store, 9)
+    assert with_queue.queue == 3
+    assert with_queue.wait_min is not None
+    without = await estimate_at_again(store, 19)
+    assert not without.stale
+    assert without.queue is None
+    assert without.wait_min is None
+    assert without.level is Level.COMPLET  # 8 on site, 8 bays
+
+
+@pytest.mark.parametrize(
+    ("moment", "why"),
+    [
+        (datetime(2026, 11, 8, 15, 0, tzinfo=ZoneInfo("Europe/Paris")), "Sunday afternoon"),
+        (datetime(2026, 12, 25, 10, 0, tzinfo=ZoneInfo("Europe/Paris")), "Christmas"),
+        (datetime(2026, 11, 3, 13, 0, tzinfo=ZoneInfo("Europe/Paris")), "lunch break"),
+    ],
+)
+async def test_closed_times_publish_ferme(store: SqliteStore, moment: datetime, why: str) -> None:
+    tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
+    readings = [
+        Point("waste_centre", tags, {"entries": 5, "exits": 5, "queue_count": 0}, ms)
+        for ms in range(to_epoch_ms(moment) - 300_000, to_epoch_ms(moment), 60_000)
+    ]
+    await store.write(readings)
+    estimate = await estimate_now(
+        store, CentreView.of(_row(demo_centre()), SETTINGS), SETTINGS, moment
+    )
+    assert not estimate.open, why
+    assert estimate.level is Level.FERME
+    assert not estimate.stale
+
+
+async def test_vehicles_left_after_closing_are_flagged_as_drift(store: SqliteStore) -> None:
+    # morning period 09:00-12:00: 10 in, 8 out, then nothing until 13:00
+    closing = TUESDAY_OPENING + timedelta(hours=3)
+    samples: list[Sample] = [(m, 10 if m > 0 else 0, 8 if m > 60 else 0, 0) for m in range(-5, 240)]
+    await gate_samples(store, samples)
+    centre = CentreView.of(_row(demo_centre()), SETTINGS)
+    early = await estimate_now(store, centre, SETTINGS, closing + timedelta(minutes=30))
+    assert early.drift is None  # vehicles may still be leaving
+    late = await estimate_now(store, centre, SETTINGS, closing + timedelta(minutes=60))
+    assert late.level is Level.FERME
+    assert late.drift == 2
