@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from cloud.registry.baselines import ensure_baseline
 from cloud.registry.devices import add_device, list_devices
 from cloud.registry.gateways import enroll_gateway
 from cloud.registry.models import Gateway
@@ -99,3 +100,6 @@ def register(session: Session, config: GatewayConfig, now: datetime) -> None:
                 unit_id=device.unit,
                 tags=device.tags,
             )
+    if config.lighting is not None:  # full-power baseline for the savings series
+        meters = {g.meter.device: g.meter.rated_w for g in config.lighting.groups if g.meter}
+        ensure_baseline(session, gateway_id, now=now, meters=meters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -59,3 +60,23 @@ def get_baseline(session: Session, gateway_id: str) -> EnergyBaseline:
 
 def list_baselines(session: Session) -> list[EnergyBaseline]:
     return list(session.scalars(select(EnergyBaseline).order_by(EnergyBaseline.gateway_id)))
+
+
+def ensure_baseline(
+    session: Session, gateway_id: str, *, now: datetime, meters: Mapping[str, float]
+) -> EnergyBaseline | None:
+    """A full-power baseline (the rated W of the cabinet's ``meters``, by device id) unless the
+    cabinet has one already; None when no meter is named. Used by provisioning and the demo:
+    savings then come from dimming and switch-off only, not from a change of lamps."""
+    existing = session.get(EnergyBaseline, gateway_id)
+    if existing is not None or not meters:
+        return existing
+    only = next(iter(meters)) if len(meters) == 1 else None
+    return set_baseline(
+        session,
+        gateway_id,
+        now=now,
+        installed_w=float(sum(meters.values())),
+        meter_device=only,
+        note="full-power baseline: rated power of the lighting groups' meters",
+    )
