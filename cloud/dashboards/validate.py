@@ -9,7 +9,10 @@ positions inside the 24 columns that do not overlap.
 
 from __future__ import annotations
 
+import enum
 import json
+import types
+import typing
 from typing import Any
 
 from grafana_foundation_sdk.cog import plugins
@@ -57,10 +60,63 @@ def check(board: dict[str, Any]) -> None:
 
 def _schema_problems(board: dict[str, Any]) -> list[str]:
     try:
-        again = plain(model.Dashboard.from_json(board))
+        read = model.Dashboard.from_json(board)
     except (KeyError, TypeError, ValueError) as exc:
         return [f"not a dashboard of the schema: {exc}"]
-    return [f"{path}: {why}" for path, why in _differences(board, again, "")]
+    found = [f"{path}: {why}" for path, why in _differences(board, plain(read), "")]
+    return found + _type_problems(read, model.Dashboard, "dashboard")
+
+
+def _type_problems(value: Any, hint: Any, path: str) -> list[str]:
+    """Every value of the models read back, checked against the schema's type annotations."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or (hint is object and not hasattr(value, "to_json")):
+        return []
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return []
+        tries = [_type_problems(value, arg, path) for arg in args if arg is not type(None)]
+        return [] if any(not t for t in tries) else min(tries, key=len)
+    if origin is typing.Literal:
+        return [] if value in args else [f"{path}: {value!r} is not one of {list(args)}"]
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{path}: {value!r} is not a list"]
+        return [p for i, v in enumerate(value) for p in _type_problems(v, args[0], f"{path}[{i}]")]
+    if origin is dict:
+        return [] if isinstance(value, dict) else [f"{path}: {value!r} is not an object"]
+    if hint is object or (isinstance(hint, type) and hasattr(hint, "to_json")):
+        return _model_problems(value, hint, path)
+    return _scalar_problems(value, hint, path)
+
+
+def _model_problems(value: Any, hint: Any, path: str) -> list[str]:
+    if hint is not object and not isinstance(value, hint):
+        return [f"{path}: {value!r} is not a {hint.__name__}"]
+    try:
+        hints = typing.get_type_hints(type(value))
+    except NameError:
+        return []
+    return [
+        problem
+        for name, annotation in hints.items()
+        if hasattr(value, name)
+        for problem in _type_problems(getattr(value, name), annotation, f"{path}.{name}")
+    ]
+
+
+def _scalar_problems(value: Any, hint: Any, path: str) -> list[str]:
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _member(hint, value, path)
+    if hint is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(hint, type):
+        ok = isinstance(value, hint)
+    else:
+        ok = True
+    return [] if ok else [f"{path}: {value!r} is not a {getattr(hint, '__name__', hint)}"]
 
 
 def _differences(left: Any, right: Any, path: str) -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ from cloud.dashboards.panels import PanelSpec
 _KWH = ENERGY["energy_import_kwh"]
 _ACTUAL = SAVINGS["actual_kwh"]
 _BASELINE = SAVINGS["baseline_kwh"]
-_SAVINGS_BY = {"commune": "commune", "gateway": "cabinet"}
+# The cabinet choice already cascades from the commune; savings' own commune tag is the INSEE code.
+_SAVINGS_BY = {"gateway": "cabinet"}
 
 PANELS = (
     PanelSpec(
