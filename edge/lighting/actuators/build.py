@@ -13,9 +13,10 @@ The executor calls::
     backends.actuators["main-street"]     # -> [DaliActuator, ContactorActuator, ...]
     await backends.close()
 
-Order within a group: contactor first (power before dimming), then setpoint, then DALI. A group's
-references were checked by ``edge.lighting.config.check_lighting``; a reference missing here
-(config and devices out of step) raises ``ValueError`` naming the group.
+A setpoint in a group that also has a contactor is left unchanged at level 0 (the contactor
+switches off; see ``setpoint.py``). Order within a group: contactor first (power before dimming),
+then setpoint, then DALI. References are checked by ``edge.lighting.config.check_lighting``; one
+missing here (config and devices out of step) raises ``ValueError`` naming the group.
 """
 
 from __future__ import annotations
@@ -71,7 +72,13 @@ def build_group_actuators(
         if group.contactor is not None:
             built.append(ContactorActuator(device(group.contactor.device), group.contactor))
         if group.setpoint is not None:
-            built.append(SetpointActuator(device(group.setpoint.device), group.setpoint))
+            built.append(
+                SetpointActuator(
+                    device(group.setpoint.device),
+                    group.setpoint,
+                    hold_when_off=group.contactor is not None,
+                )
+            )
         if group.dali is not None:
             line = lines.get(group.dali.line)
             if line is None:
