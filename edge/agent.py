@@ -1,9 +1,13 @@
 """The edge agent: pollers → batcher → outbox → sender → MQTT, and commands back down.
 
 Everything is built from one validated :class:`~edge.config.LoadedConfig` and runs as tasks of one
-event loop. Shutdown (SIGTERM) goes in order, so nothing is left half-written: pollers stop, the
-batcher commits what it staged, running commands finish and their results are stored, the gateway
-says it is offline, the link closes, the outbox closes.
+event loop; with a ``lighting:`` section, the lighting runtime (``edge.lighting.runtime``) runs the
+program, takes the ``program`` topic and the ``set_level``/``clear_override`` commands.
+
+Shutdown (SIGTERM) goes in order, so nothing is left half-written: pollers stop, the lighting
+executor stops (its last sends finish), the batcher commits what it staged, running commands finish
+and their results are stored, the gateway says it is offline, the link closes, the DALI lines and
+the buses close, the outbox closes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from edge.commands import CommandProcessor
 from edge.config import LoadedConfig, read_password
 from edge.health import HealthBook
 from edge.http import HealthEndpoint
+from edge.lighting.actuators.modbus_point import ModbusDevice
+from edge.lighting.runtime import LightingRuntime
 from edge.metrics import EdgeMetrics
 from edge.modbus.breaker import CircuitBreaker
 from edge.modbus.bus import ModbusBus
@@ -78,6 +84,7 @@ class EdgeAgent:
         self.buses = {bus.name: ModbusBus(bus) for bus in cfg.buses}
         self.commands = CommandProcessor(self.outbox, self.clock, self.metrics)
         writer = ModbusWriter()
+        modbus_devices: dict[str, ModbusDevice] = {}
         for device in cfg.devices:
             profile = self.loaded.profiles[device.profile]
             breaker = CircuitBreaker(cfg.breaker.base_s, cfg.breaker.max_s)
@@ -93,13 +100,30 @@ class EdgeAgent:
             self.pollers.append(poller)
             self.health.record(device.id)
             writer.add_device(device.id, self.buses[device.bus], poller.unit, profile)
+            modbus_devices[device.id] = ModbusDevice(
+                device.id, self.buses[device.bus], poller.unit, profile
+            )
         self.commands.register("write", writer)
+        self.lighting: LightingRuntime | None = None
+        downlinks = [Suffix.ACK, Suffix.CMD]
+        if cfg.lighting is not None:
+            self.lighting = LightingRuntime(
+                cfg.lighting,
+                self.gateway_id,
+                devices=modbus_devices,
+                batcher=self.batcher,
+                outbox=self.outbox,
+                commands=self.commands,
+                clock=self.clock,
+                metrics=self.metrics,
+            )
+            downlinks.append(Suffix.PROGRAM)
         self.link = MqttLink(
             client_id=self.gateway_id,
             broker=cfg.broker,
             password=read_password(cfg.broker),
             will=(topic(self.gateway_id, Suffix.STATUS), self._status_payload("offline", None)),
-            subscriptions=[subscription(s, self.gateway_id) for s in (Suffix.ACK, Suffix.CMD)],
+            subscriptions=[subscription(s, self.gateway_id) for s in downlinks],
             metrics=self.metrics,
         )
         self.sender = Sender(self.outbox, self.link, cfg.uplink, self.metrics, self.clock)
@@ -121,6 +145,11 @@ class EdgeAgent:
             self._task(self._housekeeping(), "housekeeping"),
         ]
         polls = [self._task(p.run(), f"poll:{p.device.id}") for p in self.pollers]
+        lighting: list[asyncio.Task[None]] = []
+        if self.lighting is not None:
+            lighting = self.lighting.start()
+            for task in lighting:
+                task.add_done_callback(_report_crash)
         self.ready.set()
         log.info(
             "agent %s running: %d devices on %d buses", self.gateway_id, len(polls), len(self.buses)
@@ -128,6 +157,7 @@ class EdgeAgent:
         await stop.wait()
         log.info("stopping")
         await _cancel(polls)
+        await _cancel(lighting)  # the executor's last sends finish, its readings are staged
         await _cancel([batcher])  # its final flush commits what was staged
         await self.commands.drain()
         await _cancel(background)
@@ -150,6 +180,11 @@ class EdgeAgent:
                 await self.sender.handle_ack(message.payload)
             elif suffix is Suffix.CMD:
                 await self.commands.receive(message.payload)
+            elif suffix is Suffix.PROGRAM and self.lighting is not None:
+                await self.lighting.receive_program(message.payload)
+            else:
+                self.metrics.rejected_messages.labels("unexpected_topic").inc()
+                log.warning("ignored a message on %s", message.topic)
 
     async def _publish_status(self) -> None:
         interval = self.config.uplink.status_interval_s
@@ -193,6 +228,8 @@ class EdgeAgent:
             await self.link.stop(
                 (topic(self.gateway_id, Suffix.STATUS), self._status_payload("offline", stats))
             )
+        if self.lighting is not None:
+            await self.lighting.close()
         for bus in self.buses.values():
             await bus.close()
         if self.endpoint is not None:

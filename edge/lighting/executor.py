@@ -140,7 +140,9 @@ class LightingExecutor:
         return run.command
 
     async def read_back(self, group: str) -> float | None:
-        """The first level an actuator of ``group`` can report, else None."""
+        """The group's observed level: 0 if any back-end reads 0 (an open contactor means dark),
+        else the finest back-end's reading (DALI, then setpoint, then contactor), else None."""
+        values: list[float] = []
         for actuator in self._groups[group].actuators:
             try:
                 level = await asyncio.wait_for(actuator.read_back(), self.config.apply_timeout_s)
@@ -148,8 +150,10 @@ class LightingExecutor:
                 log.debug("read-back of %s failed: %s", actuator.name, exc)
                 continue
             if level is not None:
-                return level
-        return None
+                values.append(level)
+        if not values:
+            return None
+        return 0.0 if min(values) == 0 else values[-1]
 
     async def save(self) -> None:
         state = LightingState(self.programs.raw, self.programs.current, self.book.snapshot())

@@ -1,0 +1,265 @@
+"""The lighting executor in a real agent: a simulated cabinet controller on Modbus/TCP (contactor
+and setpoint back-ends), a real Mosquitto, and a ScaledClock night (1 wall second = 20 simulated
+minutes).
+
+One night, in order: the program (22:00 step to 50 %, 23:00–05:00 switch-off) arrives retained and
+drives the cabinet; an operator override is answered with the level read back, the broker is
+stopped, and the override still ends on time; the agent is stopped and restarted offline before
+dawn and resumes the persisted program at 05:00 (50 %, not the 100 % of the no-program default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.publish
+import pytest
+
+from eclor.clock import Clock, ScaledClock, to_epoch_ms
+from eclor.wire import (
+    Assignment,
+    Calendar,
+    Command,
+    ControlProgram,
+    LevelStep,
+    ProgramSet,
+    Site,
+    SwitchTime,
+    Window,
+    encode,
+)
+from edge.agent import EdgeAgent
+from edge.config import load_gateway_config
+from simulators.modbus import CabinetController, Sdm630, serve_tcp
+from simulators.state import CabinetState, MeterState
+from tests.services.mosquitto import MosquittoServer
+from tests.support.gateway import until, write_config
+from tests.support.test_cloud import CloudStandIn
+
+pytestmark = pytest.mark.integration
+
+PARIS = ZoneInfo("Europe/Paris")
+SPEED = 1200.0
+GATEWAY = "cab-lit-01"
+SITE = Site(latitude=49.4717, longitude=5.9078, timezone="Europe/Paris")
+
+
+def paris(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=PARIS)
+
+
+def night_program_set() -> ProgramSet:
+    program = ControlProgram(
+        id="night",
+        on=SwitchTime(ref="sunset", offset_min=15),
+        off=SwitchTime(ref="sunrise", offset_min=-15),
+        steps=[LevelStep(at=SwitchTime(ref="fixed", time="22:00"), level_pct=50)],
+        switch_off=[Window(start="23:00", end="05:00")],
+    )
+    return ProgramSet(
+        gateway=GATEWAY,
+        revision=3,
+        issued_at=to_epoch_ms(paris(27, 12)),
+        site=SITE,
+        programs=[program],
+        calendars=[Calendar(id="all", default_program="night")],
+        assignments=[Assignment(group="main", calendar="all")],
+    )
+
+
+@dataclass
+class Sample:
+    at: datetime
+    closed: bool
+    setpoint: int
+
+
+class Watch:
+    """Samples the simulated cabinet every 5 ms of wall time, stamped with the agent's clock."""
+
+    def __init__(self, cab: CabinetState) -> None:
+        self.cab = cab
+        self.samples: list[Sample] = []
+        self.clock: Clock | None = None
+
+    async def run(self) -> None:
+        while True:
+            if self.clock is not None:
+                now = self.clock.now()
+                self.samples.append(Sample(now, self.cab.contactors[0], self.cab.dim_setpoint_pct))
+            await asyncio.sleep(0.005)
+
+    def first(self, after: datetime, closed: bool, setpoint: int | None = None) -> datetime:
+        for s in self.samples:
+            if s.at >= after and s.closed == closed and setpoint in (None, s.setpoint):
+                return s.at
+        raise AssertionError(f"never closed={closed} setpoint={setpoint} after {after}")
+
+    def held(self, start: datetime, end: datetime, closed: bool, setpoint: int | None) -> bool:
+        window = [s for s in self.samples if start <= s.at < end]
+        return bool(window) and all(
+            s.closed == closed and setpoint in (None, s.setpoint) for s in window
+        )
+
+
+@pytest.fixture
+async def cabinet() -> AsyncIterator[tuple[int, CabinetState]]:
+    cab = CabinetState(dim_setpoint_pct=0)
+    meter = MeterState(voltage_v=[230.0, 230.0, 230.0], power_w=[0.0, 0.0, 0.0])
+    handle = await serve_tcp({1: Sdm630(meter), 5: CabinetController(cab)}, "127.0.0.1", 0)
+    yield handle.port, cab
+    await handle.stop()
+
+
+@pytest.fixture
+def cloud(mosquitto: MosquittoServer) -> Iterator[CloudStandIn]:
+    stand_in = CloudStandIn(mosquitto.host, mosquitto.port)
+    yield stand_in
+    stand_in.close()
+
+
+def config(tmp_path: Path, broker_port: int, sim_port: int) -> Path:
+    return write_config(
+        tmp_path,
+        GATEWAY,
+        broker_port,
+        buses=[{"name": "lan", "kind": "tcp", "host": "127.0.0.1", "port": sim_port}],
+        devices=[
+            {
+                "id": "meter",
+                "profile": "eastron-sdm630",
+                "bus": "lan",
+                "unit": 1,
+                "poll_interval_s": 600,
+            },
+            {
+                "id": "ctrl",
+                "profile": "eclor-cabinet-controller",
+                "bus": "lan",
+                "unit": 5,
+                "poll_interval_s": 600,
+            },
+        ],
+        uplink={"ack_timeout_s": 3600, "status_interval_s": 2},
+        lighting={
+            "state_path": "lighting.json",
+            "tick_s": 60,
+            "site": {"latitude": SITE.latitude, "longitude": SITE.longitude},
+            "groups": [
+                {
+                    "name": "main",
+                    "contactor": {"device": "ctrl", "outputs": ["contactor_1"]},
+                    "setpoint": {"device": "ctrl", "output": "dim_setpoint_pct"},
+                }
+            ],
+        },
+    )
+
+
+@asynccontextmanager
+async def agent_on(path: Path, clock: ScaledClock) -> AsyncIterator[EdgeAgent]:
+    agent = EdgeAgent(load_gateway_config(path), clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    ready = asyncio.create_task(agent.ready.wait())
+    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()
+    try:
+        yield agent
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def until_sim(clock: Clock, moment: datetime) -> None:
+    await until(lambda: clock.now() >= moment, within=60, what=f"simulated {moment}")
+
+
+def set_level(clock: Clock, level: float, until_at: datetime) -> Command:
+    now = to_epoch_ms(clock.now())
+    return Command(
+        id=f"ovr-{now}",
+        kind="set_level",
+        target="group:main",
+        args={"level_pct": level, "until": to_epoch_ms(until_at)},
+        issued_at=now,
+        expires_at=now + 3_600_000,
+    )
+
+
+async def test_a_night_an_offline_override_and_an_offline_restart(
+    tmp_path: Path,
+    mosquitto: MosquittoServer,
+    cloud: CloudStandIn,
+    cabinet: tuple[int, CabinetState],
+) -> None:
+    port, cab = cabinet
+    path = config(tmp_path, mosquitto.port, port)
+    paho.mqtt.publish.single(
+        f"eclor/v1/{GATEWAY}/program",
+        encode(night_program_set()),
+        qos=1,
+        retain=True,
+        hostname=mosquitto.host,
+        port=mosquitto.port,
+    )
+    watch = Watch(cab)
+    watcher = asyncio.create_task(watch.run())
+    minute = timedelta(minutes=1)
+    try:
+        clock = ScaledClock(paris(27, 21, 15), SPEED)
+        watch.clock = clock
+        async with agent_on(path, clock) as agent:
+            assert agent.lighting is not None
+            executor = agent.lighting.executor
+            await until(lambda: executor.programs.current is not None, what="program received")
+            await until_sim(clock, paris(27, 22, 5))
+            step = watch.first(paris(27, 21, 15), True, 50)
+            assert paris(27, 22) <= step <= paris(27, 22) + 2 * minute
+            assert watch.held(paris(27, 21, 45), paris(27, 21, 59), True, 100)
+
+            await until_sim(clock, paris(27, 23, 5))
+            dark = watch.first(paris(27, 22, 5), False)
+            assert paris(27, 23) <= dark <= paris(27, 23) + 2 * minute
+            assert cab.dim_setpoint_pct == 50  # the contactor switches off; the setpoint holds
+
+            override_end = paris(27, 23, 50)
+            cloud.send_command(GATEWAY, set_level(clock, 30, override_end))
+            await until(lambda: len(cloud.received.results) >= 1, what="command result")
+            result = cloud.received.results[0]
+            assert result.ok, result.detail
+            assert result.observed == {"target_pct": 30.0, "level_pct": 30.0}
+            assert (cab.contactors[0], cab.dim_setpoint_pct) == (True, 30)
+            lit_readings = [r for r in cloud.readings() if r[2] == "lighting"]
+            assert any(r[3]["source"] == "override" for r in lit_readings)
+
+            mosquitto.stop()
+            await until(lambda: not agent.link.connected.is_set(), what="link down")
+            assert clock.now() < override_end - 5 * minute
+            await until_sim(clock, override_end + 5 * minute)
+            ended = watch.first(override_end - 5 * minute, False)
+            assert override_end <= ended <= override_end + 2 * minute
+            await until_sim(clock, paris(28, 0, 10))
+
+        watch.clock = None
+        reborn = ScaledClock(paris(28, 4, 30), SPEED)
+        watch.clock = reborn
+        async with agent_on(path, reborn) as agent:
+            assert agent.lighting is not None
+            program = agent.lighting.executor.programs.current
+            assert program is not None
+            assert program.revision == 3
+            await until_sim(reborn, paris(28, 5, 10))
+            assert watch.held(paris(28, 4, 46), paris(28, 4, 59), False, None)
+            dawn = watch.first(paris(28, 4, 46), True, 50)
+            assert paris(28, 5) <= dawn <= paris(28, 5) + 2 * minute
+            assert not agent.link.connected.is_set()
+    finally:
+        watcher.cancel()
