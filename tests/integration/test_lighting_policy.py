@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,18 +15,37 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.errors import Conflict, NotFound
 from cloud.ingest.mqtt import MqttSettings
 from cloud.lighting.jobs import jobs, republish_programs, run_adaptive
 from cloud.lighting.policy import PolicyBody, PolicyStep
 from cloud.lighting.publisher import MqttPublisher
 from cloud.lighting.views import policy_values
-from cloud.registry.lighting import get_policy, get_program, list_overrides, put_policy, put_program
+from cloud.registry import get_command, upgrade
+from cloud.registry.lighting import (
+    OverrideSpec,
+    clear_overrides,
+    delete_policy,
+    get_override,
+    get_policy,
+    get_program,
+    list_overrides,
+    list_policies,
+    mark_published,
+    put_policy,
+    put_program,
+    record_evaluation,
+    record_override,
+)
 from cloud.scheduler import JobContext
 from cloud.store import Point, SqliteSettings, SqliteStore
 from eclor.clock import ManualClock, to_epoch_ms
 from tests.integration.test_api_harness import NOW, seed_fleet
 from tests.integration.test_lighting_api import GROUP, GW, BrokerWatch, add_group, program_doc
+from tests.integration.test_registry_db import BACKENDS, clean_sessions, registry_engine
 from tests.services.mosquitto import MosquittoServer
 from tests.support.cloud_parts import sqlite_registry
 from tests.support.gateway import until
@@ -230,3 +249,125 @@ async def test_jobs_need_a_broker_connection(stand: Stand) -> None:
     assert names == ["lighting-adaptive", "lighting-publish-pending", "lighting-republish"]
     without = JobContext(stand.context.sessions, stand.store, stand.clock)
     assert jobs(without) == []
+
+
+# -- the registry functions, on SQLite and PostgreSQL -------------------------------------------
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def migrated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    for engine in registry_engine(request, tmp_path_factory.mktemp("registry")):
+        upgrade(engine)
+        yield engine
+
+
+@pytest.fixture
+def sessions(migrated: Engine) -> Iterator[sessionmaker[Session]]:
+    yield from clean_sessions(migrated)
+
+
+def test_program_revisions_go_up_and_publication_follows(
+    sessions: sessionmaker[Session],
+) -> None:
+    seed_fleet(sessions)
+    with sessions.begin() as session:
+        assert get_program(session, GW) is None
+        first = put_program(session, GW, program_doc(), by="ops", now=T0)
+        assert (first.revision, first.published_at) == (1, None)
+        assert mark_published(session, GW, 1, T0)
+    later = T0 + timedelta(minutes=5)
+    with sessions.begin() as session:
+        second = put_program(
+            session, GW, program_doc(site={"latitude": 49, "longitude": 6}), by="ops", now=later
+        )
+        assert second.revision == 2
+        assert second.published_at is None
+        assert not mark_published(session, GW, 1, later)  # an old revision
+    with sessions.begin() as session:
+        row = get_program(session, GW)
+        assert row is not None
+        assert (row.revision, row.updated_at, row.document["site"]["latitude"]) == (2, later, 49)
+        with pytest.raises(NotFound):
+            get_program(session, "cab-nowhere")
+
+
+def test_overrides_audited_listed_and_cleared(sessions: sessionmaker[Session]) -> None:
+    seed_fleet(sessions)
+    add_group(sessions, GW, GROUP)
+    spec = OverrideSpec(
+        gateway_id=GW,
+        target=f"group:{GROUP}",
+        level_pct=40.0,
+        starts_at=T0,
+        until=T0 + timedelta(hours=1),
+    )
+    with sessions.begin() as session:
+        record_override(
+            session, "ovr-1", spec, {"level_pct": 40.0}, by="ops", now=T0, expires_at=spec.until
+        )
+        adaptive = OverrideSpec(
+            gateway_id=GW,
+            target=f"group:{GROUP}",
+            level_pct=70.0,
+            starts_at=T0,
+            until=T0 + timedelta(minutes=10),
+            mode="raise",
+            source="adaptive",
+        )
+        record_override(
+            session, "adp-1", adaptive, {}, by="adaptive:rd13", now=T0, expires_at=adaptive.until
+        )
+        with pytest.raises(Conflict):
+            record_override(session, "ovr-1", spec, {}, by="ops", now=T0, expires_at=spec.until)
+        bad = OverrideSpec(GW, f"group:{GROUP}", 10.0, T0, T0)
+        with pytest.raises(ValueError, match="ends after it starts"):
+            record_override(session, "ovr-2", bad, {}, by="ops", now=T0, expires_at=T0 + HOLD)
+    with sessions.begin() as session:
+        active = list_overrides(session, gateway_id=GW, active_at=T0 + timedelta(minutes=1))
+        assert {o.command_id for o, _ in active} == {"ovr-1", "adp-1"}
+        assert get_command(session, "ovr-1").issued_by == "ops"
+        cleared = clear_overrides(
+            session, GW, f"group:{GROUP}", clear_command_id="clr-1", by="ops", now=T0 + HOLD / 2
+        )
+        assert [row.command_id for row in cleared] == ["ovr-1"]  # adaptive raises lapse
+    with sessions.begin() as session:
+        row, command = get_override(session, "ovr-1")
+        assert (row.cleared_by, row.clear_command_id, row.cleared_at) == (
+            "ops",
+            "clr-1",
+            T0 + HOLD / 2,
+        )
+        assert command.kind == "set_level"
+        assert list_overrides(session, active_at=T0 + timedelta(minutes=11)) == []
+
+
+def test_policies_keep_their_raise_state_across_a_replace(sessions: sessionmaker[Session]) -> None:
+    seed_fleet(sessions)
+    add_group(sessions, GW, GROUP)
+    body = PolicyBody(
+        gateway=GW,
+        group=GROUP,
+        loop_gateway=LOOP_GW,
+        loop_device=LOOPS,
+        lanes=[1],
+        design_class="M4",
+        steps=[PolicyStep(min_vph=300, road_class="M5")],
+    )
+    with sessions.begin() as session:
+        _, created = put_policy(session, "rd13", policy_values(body), by="ops", now=T0)
+        assert created
+        record_evaluation(session, "rd13", at=T0, vph=420.0, raised=(66.7, T0 + HOLD, "adp-1"))
+    with sessions.begin() as session:
+        values = policy_values(body.model_copy(update={"hold_min": 20}))
+        row, created = put_policy(session, "rd13", values, by="ops", now=T0)
+        assert not created
+        assert (row.hold_min, row.raised_pct, row.raised_until) == (20, 66.7, T0 + HOLD)
+        with pytest.raises(NotFound):
+            put_policy(session, "x", {**values, "group_id": "nope"}, by="ops", now=T0)
+    with sessions.begin() as session:
+        assert [p.id for p in list_policies(session, gateway_id=GW, enabled_only=True)] == ["rd13"]
+        delete_policy(session, "rd13")
+    with sessions.begin() as session:
+        assert list_policies(session) == []
