@@ -1,4 +1,5 @@
-"""Scheduler jobs of :mod:`cloud.residents`: waits every minute, traffic levels every minute.
+"""Scheduler jobs of :mod:`cloud.residents`: waits and traffic levels every minute, the
+forecast every 15 minutes.
 
 Settings are :class:`~cloud.residents.settings.ResidentsSettings` defaults (the scheduler's
 :class:`JobContext` carries no config yet); a waste centre's own thresholds come from the registry.
@@ -13,9 +14,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.registry.traffic_stations import list_traffic_lanes
+from cloud.residents.forecast import build_profile, forecast_from, forecast_points
 from cloud.residents.settings import ResidentsSettings
 from cloud.residents.traffic import LaneRef, current_levels, history_levels, level_point
-from cloud.residents.waste_jobs import backfill_waits, run_waits
+from cloud.residents.waste_jobs import backfill_waits, load_centres, run_waits
 from cloud.scheduler import Job, JobContext
 from cloud.store.points import Point
 
@@ -50,6 +52,18 @@ async def run_traffic(context: JobContext, settings: ResidentsSettings = SETTING
     return len(points)
 
 
+async def run_forecasts(context: JobContext, settings: ResidentsSettings = SETTINGS) -> int:
+    """Rewrite every centre's ``waste_forecast`` for the coming ``forecast_hours``."""
+    now = context.clock.now()
+    written = 0
+    for centre in await load_centres(context.sessions, settings):
+        profile = await build_profile(context.store, centre, now, settings)
+        points = forecast_points(forecast_from(profile, centre, now, settings.forecast_hours))
+        await context.store.write(points)
+        written += len(points)
+    return written
+
+
 def jobs(context: JobContext) -> list[Job]:
     async def waits() -> None:
         await run_waits(context.store, context.sessions, SETTINGS, context.clock.now())
@@ -57,7 +71,14 @@ def jobs(context: JobContext) -> list[Job]:
     async def traffic() -> None:
         await run_traffic(context)
 
-    return [Job("residents-waits", 60, waits), Job("residents-traffic", 60, traffic)]
+    async def forecasts() -> None:
+        await run_forecasts(context)
+
+    return [
+        Job("residents-waits", 60, waits),
+        Job("residents-traffic", 60, traffic),
+        Job("residents-forecast", 900, forecasts),
+    ]
 
 
 async def backfill(context: JobContext, start: datetime, end: datetime) -> None:
@@ -68,4 +89,5 @@ async def backfill(context: JobContext, start: datetime, end: datetime) -> None:
         points: list[Point] = [p for p in map(level_point, levels) if p is not None]
         await context.store.write(points)
         written += len(points)
+    written += await run_forecasts(context)
     log.info("residents backfill %s..%s: %d points", start, end, written)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,9 +21,10 @@ import pytest
 
 from cloud.registry.models_waste import WasteCentre
 from cloud.registry.waste_centres import WasteCentreSpec, add_waste_centre, get_waste_centre
-from cloud.residents.jobs import SETTINGS, backfill
+from cloud.residents.api import best_times, current_wait, current_waits, forecast
+from cloud.residents.jobs import SETTINGS, backfill, run_forecasts
 from cloud.residents.wait import CentreView, Level, WaitEstimate, level_of
-from cloud.residents.waste_jobs import estimate_now
+from cloud.residents.waste_jobs import estimate_now, run_waits
 from cloud.scheduler import JobContext
 from cloud.store import SqliteSettings, SqliteStore
 from cloud.store.points import Point
@@ -311,3 +313,45 @@ async def test_vehicles_left_after_closing_are_flagged_as_drift(store: SqliteSto
     late = await estimate_now(store, centre, SETTINGS, closing + timedelta(minutes=60))
     assert late.level is Level.FERME
     assert late.drift == 2
+
+
+async def test_forecast_and_current_wait_from_a_week_of_history(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    spec = demo_centre().model_copy(update={"arrivals_per_hour": 35.0})
+    await simulate(store, spec)
+    context = register(tmp_path, store, spec)
+    end = START + timedelta(days=DAYS)  # Monday 2026-11-09 00:00 UTC
+    await backfill(context, START, end)
+
+    [closed] = await current_waits(store, context.sessions, end)  # Monday 01:00 local
+    assert closed.level is Level.FERME
+    assert not closed.stale
+    # the newest point is 23:59 UTC, estimated from the readings before it: 23:58
+    assert closed.observed_at == end - timedelta(minutes=2)
+
+    now = end + timedelta(hours=13, minutes=50)  # Monday 14:50 local: open since 14:00
+    await run_waits(store, context.sessions, SETTINGS, now)
+    await run_forecasts(replace(context, clock=ManualClock(now)))
+    [current] = await current_waits(store, context.sessions, now)
+    assert current.site == "vil-dech"
+    assert current.open
+    assert current.level is Level.INCONNU  # no gate reading after the simulated week: stale
+    assert current.stale
+
+    slots = await forecast(store, "vil-dech", now, hours=6)
+    assert [s.start for s in slots] == [
+        now + timedelta(minutes=10 + 15 * i) for i in range(24)
+    ]  # 15:00 local to 20:45 local
+    local = [s.start.astimezone(ZoneInfo("Europe/Paris")) for s in slots]
+    for slot, moment in zip(slots, local, strict=True):
+        if moment.hour >= 18:
+            assert slot.level is Level.FERME
+        else:
+            assert slot.wait_min is not None, moment
+            assert slot.level in (Level.FLUIDE, Level.MODERE, Level.CHARGE)
+    best = await best_times(store, "vil-dech", now, hours=6)
+    assert len(best) == 3
+    assert [b.wait_min for b in best] == sorted(b.wait_min or 0.0 for b in best)
+    assert best[0].wait_min == min(s.wait_min for s in slots if s.wait_min is not None)
+    assert await current_wait(store, context.sessions, "no-such-centre", now) is None
