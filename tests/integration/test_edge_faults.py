@@ -26,10 +26,17 @@ from eclor.wire import Event
 from edge.batcher import ReadingBatcher
 from edge.config import Device, TcpBus
 from edge.health import HealthBook
+from edge.lighting.actuators.build import build_group_actuators
 from edge.lighting.actuators.contactor import ContactorActuator
 from edge.lighting.actuators.modbus_point import ModbusDevice
 from edge.lighting.actuators.setpoint import SetpointActuator
-from edge.lighting.backends_config import ContactorTarget, MeterTarget, SetpointTarget
+from edge.lighting.backends_config import (
+    ContactorTarget,
+    DaliLineConfig,
+    DaliTarget,
+    MeterTarget,
+    SetpointTarget,
+)
 from edge.lighting.config import GroupConfig, LightingConfig, SiteConfig
 from edge.lighting.monitor import FaultMonitor
 from edge.metrics import EdgeMetrics
@@ -248,3 +255,64 @@ async def test_cabinet_door_open_raises_and_clears(tmp_path: Path) -> None:
         cab.lift(door)
         await until(lambda: len(cab.kinds("cabinetDoorOpen")) == 2, what="clear")
         assert cab.kinds("cabinetDoorOpen")[-1] == ("controller", False)
+
+
+BUILD_SCENARIO = (
+    SCENARIO + "    dali_lines:\n      - {id: dali, gear: 4, rated_w: 40, circuit: 1}\n"
+)
+
+
+async def test_built_group_actuators_drive_contactor_setpoint_and_dali_and_read_back(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "build.yaml").write_text(BUILD_SCENARIO, encoding="utf-8")
+    clock = ScaledClock(NIGHT, SPEED)
+    territory = await start_territory(
+        load_scenario(str(tmp_path / "build.yaml")), clock, speed=SPEED
+    )
+    endpoint, dali = territory.gateways[0], territory.dali[0]
+    bus = ModbusBus(TcpBus(name="cabinet", kind="tcp", host=endpoint.host, port=int(endpoint.port)))
+    profiles = load_profiles(default_profiles_dir())
+    units = {d.id: d for d in endpoint.devices}
+    devices = {
+        name: ModbusDevice(name, bus, units[name].unit, profiles[units[name].profile])
+        for name in ("meter", "controller")
+    }
+    group = GROUP.model_copy(update={"dali": DaliTarget(line="dali", broadcast=True)})
+    lighting = LightingConfig(
+        state_path=tmp_path / "lighting.json",
+        site=SiteConfig(latitude=49.4683, longitude=5.9289),
+        dali_lines=[DaliLineConfig(name="dali", port=f"luba232:socket://{dali.host}:{dali.port}")],
+        groups=[group],
+    )
+    sink: list[object] = []
+
+    async def collect(items: Sequence[object]) -> None:
+        sink.extend(items)
+
+    backends = build_group_actuators(
+        lighting, devices=devices, clock=clock, on_readings=collect, on_events=collect
+    )
+    try:
+        backends.start()
+        await backends.lines["dali"].wait_up(60)
+        actuators = backends.actuators["main_street"]
+        assert [a.name for a in actuators] == [
+            "contactor:controller",
+            "setpoint:controller",
+            "dali:dali/broadcast",
+        ]
+        for actuator in actuators:
+            await actuator.apply(50, 0)
+        assert [await a.read_back() for a in actuators] == [100.0, 50.0, pytest.approx(50.53)]
+        for actuator in actuators:
+            await actuator.apply(0, 0)
+        # contactors open; the setpoint keeps 50 % (held while switched off); the DALI gear, fed
+        # through the contactor, lost mains and cannot answer: no level to read back
+        assert [await a.read_back() for a in actuators] == [0.0, 50.0, None]
+        cabinet = territory.territory.parts.cabinet_for("vil-c001")
+        assert cabinet.state.contactors == [False, False]
+    finally:
+        await backends.close()
+        await bus.close()
+        await territory.stop()
