@@ -63,6 +63,7 @@ def public_json(
         "ETag": cached.etag,
         "Cache-Control": f"public, max-age={max_age_s}",
         "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
     }
     if etag_matches(request.headers.get("if-none-match"), cached.etag):
         return Response(status_code=304, headers=sent)
