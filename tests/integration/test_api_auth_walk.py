@@ -30,6 +30,31 @@ from tests.integration.test_api_harness import Api, open_api, seed_fleet
 pytestmark = pytest.mark.integration
 
 PUBLIC_OPERATIONS = {("POST", f"{API_PREFIX}/enrol")}
+RESIDENT_READS = {
+    ("GET", f"{API_PREFIX}/waste-centres"),
+    ("GET", f"{API_PREFIX}/waste-centres/{{centre_id}}"),
+    ("GET", f"{API_PREFIX}/traffic"),
+}
+"""Public reads for residents: no credential at all (tests/integration/test_public_api.py)."""
+PUBLIC_OPERATIONS |= RESIDENT_READS
+RESIDENT_ALERTS_AND_REPORTS = {
+    ("GET", f"{API_PREFIX}/alerts"),
+    ("POST", f"{API_PREFIX}/reports"),
+    ("GET", f"{API_PREFIX}/reports"),
+    ("GET", f"{API_PREFIX}/reports/{{report_id}}"),
+    ("GET", f"{API_PREFIX}/reports/{{report_id}}/photos/{{photo_id}}"),
+    ("GET", "/open311/v2/services.json"),
+    ("GET", "/open311/v2/services/{service_code}.json"),
+    ("GET", "/open311/v2/requests.json"),
+    ("POST", "/open311/v2/requests.json"),
+    ("GET", "/open311/v2/requests/{request_id}.json"),
+}
+"""Alerts, dumping reports and Open311 (tests/integration/test_alerts_api.py,
+test_reports_api.py, test_open311.py)."""
+PUBLIC_OPERATIONS |= RESIDENT_ALERTS_AND_REPORTS
+TOKENLESS = RESIDENT_READS | RESIDENT_ALERTS_AND_REPORTS
+"""Public operations that take no credential of any kind (the others, such as enrolment, take
+their own credential instead of an API token)."""
 SERVICE_PATHS = {"/healthz", "/metrics"}
 PUBLIC_MARK = "x-eclor-public"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -173,10 +198,22 @@ async def test_operator_operations_declare_the_bearer_scheme(api: Api) -> None:
 async def test_the_public_operations_work_without_a_token(api: Api) -> None:
     """The other side of the exception: what is marked public really needs no API token (it
     has its own credential, and refuses a bad one as a problem)."""
-    for method, template in PUBLIC_OPERATIONS:
+    for method, template in PUBLIC_OPERATIONS - TOKENLESS:
         response = await api.client.request(
             method, template, json={"token": "nonsense", "gateway_id": "cab-thil-99"}
         )
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert "Bearer" not in response.headers["www-authenticate"]
+
+
+async def test_the_tokenless_operations_answer_without_any_credential(api: Api) -> None:
+    for method, template in sorted(TOKENLESS):
+        url = template
+        for name in ("report_id", "request_id"):
+            url = url.replace("{" + name + "}", "1")
+        url = url.replace("{photo_id}", "0" * 32).replace("{service_code}", "pneus")
+        url = url.replace("{centre_id}", "cab-thil-04")
+        response = await api.client.request(method, url, json={} if method == "POST" else None)
+        assert response.status_code not in (401, 403), f"{method} {url}: {response.status_code}"
+        assert "www-authenticate" not in response.headers, f"{method} {url}"
