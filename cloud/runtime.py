@@ -34,6 +34,8 @@ from eclor.clock import Clock, WallClock
 
 log = logging.getLogger(__name__)
 ROLES = ("ingest", "api", "scheduler")
+PUBLISHER_WAIT_S = 5.0
+"""At start, how long the api and scheduler roles wait for the broker before serving anyway."""
 
 
 @dataclass
@@ -77,6 +79,8 @@ class CloudRuntime:
                 await self._wait_started(server)
             elif self.config.api.port:
                 start_http_server(self.config.api.port, self.config.api.host, registry=self.metrics)
+            if self.publisher is not None:  # commands and programs can go out once ready
+                await asyncio.to_thread(self.publisher.connected.wait, PUBLISHER_WAIT_S)
             self.ready.set()
             log.info("cloud serving roles %s", ", ".join(self.roles))
             await stop.wait()

@@ -10,20 +10,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cloud.broker import EmbeddedBroker, MosquittoProcess, free_port
 from cloud.config import ApiConfig, CloudConfig, MqttConfig, RegistryConfig
+from cloud.lighting.defaults import night_program
+from cloud.registry.devices import add_lighting_group, list_lighting_groups
 from cloud.registry.gateways import list_gateways
+from cloud.registry.models import LightingBackend
 from cloud.registry.tokens import create_token
 from cloud.runtime import CloudRuntime
 from cloud.store.settings import InfluxSettings, SqliteSettings, StoreSettings
 from demo.wiring import gateway_config, register
 from eclor.clock import ScaledClock, WallClock
 from edge.agent import EdgeAgent
-from edge.config import Broker, LoadedConfig
+from edge.config import Broker, GatewayConfig, LoadedConfig
+from edge.lighting.config import GroupConfig
 from edge.profiles import default_profiles_dir, load_profiles
 from simulators.runner import RunningTerritory, start_territory
 from simulators.scenario import load_scenario
@@ -57,6 +63,7 @@ class Demo:
             configs = self._configs(territory, broker)
             token = self._enrol(runtime, configs)
             await self._agents(stack, configs)
+            await self._programs(runtime, configs, token)
             self._print_urls(runtime, broker.url, token)
             return await self._live(runtime)
         raise AssertionError("unreachable")
@@ -150,6 +157,42 @@ class Demo:
             stack.push_async_callback(close)
             await agent.ready.wait()
 
+    async def _programs(
+        self, runtime: CloudRuntime, configs: list[LoadedConfig], token: str
+    ) -> None:
+        """Each cabinet's lighting groups into the registry, then its default program through
+        the operator API: the first cabinet switches off 23:00-05:00 on weekdays, the others
+        burn all night at 50 % from 22:00."""
+        cabinets = sorted(
+            (c.config for c in configs if c.config.lighting is not None),
+            key=lambda config: config.gateway.id,
+        )
+        if not cabinets:
+            log.warning("no gateway of the scenario has lighting: no program published")
+            return
+        with runtime.sessions.begin() as session:
+            for config in cabinets:
+                _register_groups(session, config)
+        api = f"http://127.0.0.1:{runtime.api_port}"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=10) as client:
+            for index, config in enumerate(cabinets):
+                assert config.lighting is not None
+                site = config.lighting.site
+                document = night_program(
+                    site.latitude,
+                    site.longitude,
+                    [group.name for group in config.lighting.groups],
+                    weekday_switch_off=index == 0,
+                    timezone=site.timezone,
+                )
+                path = f"/api/v1/gateways/{config.gateway.id}/program"
+                response = await client.put(path, json=document)
+                if response.status_code == 503:  # stored; the scheduler publishes it later
+                    log.warning("program for %s stored, not yet published", config.gateway.id)
+                elif response.status_code != 200:
+                    raise RuntimeError(f"program for {config.gateway.id}: {response.text}")
+
     def _print_urls(self, runtime: CloudRuntime, broker_url: str, token: str) -> None:
         api = f"http://127.0.0.1:{runtime.api_port}"
         self.console.print(f"[bold]Eclor demo[/bold] in {self.options.folder}")
@@ -191,3 +234,29 @@ class Demo:
         table.add_row("batches acknowledged", f"{summary['batches_acked']:,}")
         table.add_row("gateways online", f"{summary['gateways_online']} / {summary['gateways']}")
         return table
+
+
+def _register_groups(session: Session, config: GatewayConfig) -> None:
+    assert config.lighting is not None
+    known = {g.group_id for g in list_lighting_groups(session, config.gateway.id)}
+    for group in config.lighting.groups:
+        if group.name not in known:
+            backend, members = _backend(group)
+            add_lighting_group(
+                session,
+                config.gateway.id,
+                group.name,
+                name=group.name,
+                backend=backend,
+                members=members,
+            )
+
+
+def _backend(group: GroupConfig) -> tuple[LightingBackend, list[Any]]:
+    if group.dali is not None:
+        members: list[Any] = ["broadcast" if group.dali.broadcast else group.dali.group]
+        return LightingBackend.DALI, members
+    if group.contactor is not None:
+        return LightingBackend.CONTACTOR, list(group.contactor.outputs)
+    assert group.setpoint is not None
+    return LightingBackend.SETPOINT, [group.setpoint.output]
