@@ -7,9 +7,9 @@ key. Relative paths are relative to the config file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from cloud.store.settings import StoreSettings
 from eclor.config import is_placeholder, load_yaml_model
@@ -35,6 +35,51 @@ class RegistryConfig(_Strict):
     """A SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
 
 
+class PublicApiConfig(_Strict):
+    """The residents' public API (issue 7): rate limits, report photos, the territory's box."""
+
+    post_per_min: float = Field(default=6.0, gt=0)
+    """Reports a client may post per minute, sustained (``post_burst`` at once)."""
+    post_burst: int = Field(default=5, ge=1)
+    get_per_s: float = Field(default=20.0, gt=0)
+    get_burst: int = Field(default=120, ge=1)
+    photo_dir: Path | None = None
+    """Where report photos are kept (originals private, public copies without metadata);
+    unset: reports are taken without photos."""
+    max_photos: int = Field(default=3, ge=0, le=10)
+    max_photo_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
+    bounds: tuple[float, float, float, float] | None = None
+    """The territory's WGS-84 box, ``[west, south, east, north]``; reports outside are refused."""
+    alert_sender: str = Field(default="alertes@eclor.example", min_length=1, max_length=200)
+    """CAP ``sender`` of the alerts issued through the API."""
+
+    @field_validator("bounds")
+    @classmethod
+    def _box(
+        cls, value: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if value is None:
+            return None
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("[west, south, east, north] in degrees, west < east, south < north")
+        return value
+
+    def api_settings(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`cloud.api.ApiSettings` for these options."""
+        return {
+            "public_post_per_min": self.post_per_min,
+            "public_post_burst": self.post_burst,
+            "public_get_per_s": self.get_per_s,
+            "public_get_burst": self.get_burst,
+            "report_photo_dir": self.photo_dir,
+            "report_max_photos": self.max_photos,
+            "report_max_photo_bytes": self.max_photo_bytes,
+            "report_bounds": self.bounds,
+            "alert_sender": self.alert_sender,
+        }
+
+
 class ApiConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -43,6 +88,7 @@ class ApiConfig(_Strict):
     mqtt_public_port: int = Field(default=8883, ge=1, le=65535)
     mqtt_tls: bool = True
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    public: PublicApiConfig = PublicApiConfig()
 
 
 class IngestConfig(_Strict):
@@ -84,7 +130,13 @@ def _resolve(config: CloudConfig, base: Path) -> CloudConfig:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         url = f"sqlite:///{(base / url.removeprefix('sqlite:///')).resolve()}"
     registry = config.registry.model_copy(update={"url": url})
-    return config.model_copy(update={"mqtt": mqtt, "store": store, "registry": registry})
+    public = config.api.public.model_copy(
+        update={"photo_dir": resolve(config.api.public.photo_dir)}
+    )
+    api = config.api.model_copy(update={"public": public})
+    return config.model_copy(
+        update={"mqtt": mqtt, "store": store, "registry": registry, "api": api}
+    )
 
 
 def check_secrets(config: CloudConfig, source: str) -> None:
