@@ -11,6 +11,7 @@ from cloud.registry.baselines import ensure_baseline
 from cloud.registry.devices import add_device, list_devices
 from cloud.registry.gateways import enroll_gateway
 from cloud.registry.models import Gateway
+from demo.residents_seed import seed_residents
 from edge.config import Broker, Device, GatewayConfig, Health, Identity, OutboxSettings, Uplink
 from edge.config import RtuBus as EdgeRtuBus
 from edge.config import TcpBus as EdgeTcpBus
@@ -103,3 +104,4 @@ def register(session: Session, config: GatewayConfig, now: datetime) -> None:
     if config.lighting is not None:  # full-power baseline for the savings series
         meters = {g.meter.device: g.meter.rated_w for g in config.lighting.groups if g.meter}
         ensure_baseline(session, gateway_id, now=now, meters=meters)
+    seed_residents(session, config, now)  # waste centre and loop lanes (issue 7)
