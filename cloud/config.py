@@ -116,7 +116,9 @@ def load_cloud_config(path: Path) -> CloudConfig:
 
 def _resolve(config: CloudConfig, base: Path) -> CloudConfig:
     def resolve(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else (base / p).resolve()
+        if p is None or p.is_absolute():  # an absolute path is kept as given
+            return p
+        return (base / p).resolve()
 
     mqtt = config.mqtt.model_copy(
         update={
