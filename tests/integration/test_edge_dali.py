@@ -260,3 +260,22 @@ async def until(condition: object, within: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {within} s")
         await asyncio.sleep(0.05)
+
+
+async def test_group_dapc_and_read_back_at_real_bus_speed_take_about_a_tenth_of_a_second(
+    gear_clock: ManualClock,
+) -> None:
+    sim = sim_line(gear_clock, 4, timing=BusTiming())  # real DALI timing
+    async with await serve_luba_tcp(sim) as server:
+        assert server.tcp_address is not None
+        host, port = server.tcp_address
+        async with edge_line(f"luba232:socket://{host}:{port}", Sink()) as line:
+            group = DaliActuator(line, DaliTarget(line="dali", group=0))
+            took = []
+            for level in (25, 50, 25, 50, 25, 50):
+                started = time.monotonic()
+                await group.apply(level, 0)
+                assert await group.read_back() == pytest.approx(level, abs=0.6)
+                took.append(time.monotonic() - started)
+    # two frames (DAPC ~31 ms, query ~48 ms on the bus) plus the interface and TCP round trips
+    assert 0.05 < sorted(took)[len(took) // 2] < 0.5  # 0.09 s on an idle machine
