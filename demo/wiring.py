@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -15,9 +16,17 @@ from demo.residents_seed import seed_residents
 from edge.config import Broker, Device, GatewayConfig, Health, Identity, OutboxSettings, Uplink
 from edge.config import RtuBus as EdgeRtuBus
 from edge.config import TcpBus as EdgeTcpBus
+from edge.lighting.backends_config import (
+    ContactorTarget,
+    DaliLineConfig,
+    DaliTarget,
+    MeterTarget,
+    SetpointTarget,
+)
+from edge.lighting.config import GroupConfig, LightingConfig, SiteConfig
 from edge.profiles import Profile
-from simulators.runner import GatewayEndpoint
-from simulators.scenario import RtuBus, Scenario
+from simulators.runner import DaliEndpoint, GatewayEndpoint
+from simulators.scenario import GatewaySpec, RtuBus, Scenario
 
 POLL_INTERVAL_S = 5.0
 
@@ -30,8 +39,13 @@ def gateway_config(
     profiles: dict[str, Profile],
     poll_interval_s: float = POLL_INTERVAL_S,
     uplink: Uplink | None = None,
+    dali: Sequence[DaliEndpoint] = (),
 ) -> GatewayConfig:
-    """An edge agent config polling every device of the simulated gateway."""
+    """An edge agent config polling every device of the simulated gateway.
+
+    A cabinet gateway also gets a ``lighting:`` section (see :func:`lighting_config`); pass the
+    territory's ``dali`` endpoints so a cabinet that feeds a DALI line drives it too.
+    """
     bus_name = "lan" if endpoint.bus == "tcp" else "rs485"
     bus: EdgeTcpBus | EdgeRtuBus
     if endpoint.bus == "tcp":
@@ -74,7 +88,66 @@ def gateway_config(
         health=Health(port=None),
         buses=[bus],
         devices=devices,
+        lighting=lighting_config(endpoint, scenario, folder, devices, dali),
     )
+
+
+def lighting_config(
+    endpoint: GatewayEndpoint,
+    scenario: Scenario,
+    folder: Path,
+    devices: Sequence[Device],
+    dali: Sequence[DaliEndpoint] = (),
+) -> LightingConfig | None:
+    """One lighting group ``main`` per simulated cabinet: every circuit's contactor, the dim
+    setpoint, the meter at the cabinet's installed power, and its DALI line (broadcast) if served.
+    None for a gateway without a cabinet controller."""
+    spec = next(g for g in scenario.gateways if g.id == endpoint.id)
+    by_profile = {d.profile: d.id for d in devices}
+    controller = by_profile.get("eclor-cabinet-controller")
+    if spec.cabinet is None or controller is None:
+        return None
+    lines = [
+        DaliLineConfig(name=_line_name(d.line), port=f"luba232:socket://{d.host}:{d.port}")
+        for d in dali
+        if d.gateway == endpoint.id
+    ]
+    meter = _meter(spec, devices)
+    group = GroupConfig(
+        name="main",
+        contactor=ContactorTarget(
+            device=controller,
+            outputs=[f"contactor_{i + 1}" for i in range(spec.cabinet.circuits)],
+        ),
+        setpoint=SetpointTarget(device=controller, output="dim_setpoint_pct"),
+        meter=None
+        if meter is None
+        else MeterTarget(
+            device=meter, rated_w=spec.cabinet.installed_w, power_field="power_total_w"
+        ),
+        dali=DaliTarget(line=lines[0].name, broadcast=True) if lines else None,
+    )
+    return LightingConfig(
+        state_path=folder / endpoint.id / "lighting.json",
+        site=SiteConfig(
+            latitude=endpoint.latitude, longitude=endpoint.longitude, timezone=scenario.timezone
+        ),
+        dali_lines=lines,
+        groups=[group],
+    )
+
+
+def _meter(spec: GatewaySpec, devices: Sequence[Device]) -> str | None:
+    meter = spec.meter()
+    if meter is None:
+        return None
+    wanted = f"{spec.id}-{meter.id}"
+    return wanted if any(d.id == wanted for d in devices) else None
+
+
+def _line_name(line: str) -> str:
+    name = "".join(c if c.isalnum() or c in "_-" else "-" for c in line.lower())
+    return name if name[:1].isalpha() else f"dali-{name}"[:31]
 
 
 def _slug(name: str) -> str:

@@ -126,8 +126,14 @@ def check_lighting(
             blocks.append(("setpoint", group.setpoint.device, [group.setpoint.output]))
         for block, device, outputs in blocks:
             _check_outputs(refuse, f"{key}.{block}", device, outputs, writables)
-        if group.meter is not None and group.meter.device not in devices:
-            refuse(f"{key}.meter.device", group.meter.device, _no_device(devices))
+        if group.meter is not None:
+            meter = group.meter
+            if meter.device not in devices:
+                refuse(f"{key}.meter.device", meter.device, _no_device(devices))
+            if meter.power_field not in devices[meter.device]:
+                refuse(
+                    f"{key}.meter.power_field", meter.power_field, f"not a field of {meter.device}"
+                )
     for i, rule in enumerate(lighting.local_rules):
         key = f"local_rules[{i}]"
         if rule.group not in groups:

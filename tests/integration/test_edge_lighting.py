@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.publish
 import pytest
 
+from demo.wiring import gateway_config
 from eclor.clock import Clock, ScaledClock, to_epoch_ms
 from eclor.wire import (
     Assignment,
@@ -35,8 +36,13 @@ from eclor.wire import (
     encode,
 )
 from edge.agent import EdgeAgent
-from edge.config import load_gateway_config
+from edge.config import Broker, LoadedConfig, Uplink, load_gateway_config
+from edge.lighting.config import check_lighting
+from edge.lighting.dali_levels import percent_to_arc
+from edge.profiles import default_profiles_dir, load_profiles
 from simulators.modbus import CabinetController, Sdm630, serve_tcp
+from simulators.runner import start_territory
+from simulators.scenario import load_scenario
 from simulators.state import CabinetState, MeterState
 from tests.services.mosquitto import MosquittoServer
 from tests.support.gateway import until, write_config
@@ -263,3 +269,71 @@ async def test_a_night_an_offline_override_and_an_offline_restart(
             assert not agent.link.connected.is_set()
     finally:
         watcher.cancel()
+
+
+async def test_demo_cabinet_drives_its_dali_line_and_answers_with_the_level_read_back(
+    tmp_path: Path, mosquitto: MosquittoServer, cloud: CloudStandIn
+) -> None:
+    """The demo wiring's lighting section for vil-c001 (contactors, setpoint, meter, DALI line):
+    with no program yet the safe default lights the road at night, and an override reaches the
+    simulated DALI gear and comes back read back in the command result."""
+    scenario = load_scenario("demo")
+    clock = ScaledClock(paris(27, 20), 30.0)
+    territory = await start_territory(scenario, clock, speed=30.0)
+    try:
+        profiles = load_profiles(default_profiles_dir())
+        configs = {
+            endpoint.id: gateway_config(
+                endpoint,
+                scenario,
+                Broker(host=mosquitto.host, port=mosquitto.port),
+                tmp_path / "edge",
+                profiles,
+                poll_interval_s=600,
+                uplink=Uplink(ack_timeout_s=3600, status_interval_s=2),
+                dali=territory.dali,
+            )
+            for endpoint in territory.gateways
+        }
+        for gateway_id, config in configs.items():
+            if config.lighting is not None:
+                fields = {
+                    d.id: [f.name for f in profiles[d.profile].fields] for d in config.devices
+                }
+                writables = {
+                    d.id: [w.name for w in profiles[d.profile].writable] for d in config.devices
+                }
+                check_lighting(tmp_path / f"{gateway_id}.yaml", config.lighting, fields, writables)
+        assert {g for g, c in configs.items() if c.lighting is not None} == {
+            "vil-c001",
+            "vil-c002",
+            "aud-c001",
+        }
+        vil = configs["vil-c001"]
+        assert vil.lighting is not None
+        assert vil.lighting.groups[0].dali is not None
+        gear = territory.territory.parts.dali_lines["vil-c001/dali"].gear
+        loaded = LoadedConfig(source=tmp_path, config=vil, profiles=profiles)
+        agent = EdgeAgent(loaded, clock)
+        stop = asyncio.Event()
+        task = asyncio.create_task(agent.run(stop))
+        try:
+            await asyncio.wait_for(agent.ready.wait(), 30)
+            await until(lambda: agent.link.connected.is_set(), what="agent connected")
+            assert agent.lighting is not None
+            executor = agent.lighting.executor
+            await until(lambda: executor.commanded("main") is not None, what="first decision")
+            assert executor.commanded("main").source == "no_program"  # type: ignore[union-attr]
+            await until(lambda: all(g.actual_level == 254 for g in gear), what="lit at 100 %")
+            cloud.send_command("vil-c001", set_level(clock, 30, paris(27, 23)))
+            await until(lambda: len(cloud.received.results) >= 1, what="command result")
+            result = cloud.received.results[0]
+            assert result.ok, result.detail
+            assert result.observed["target_pct"] == 30.0
+            assert abs(float(result.observed["level_pct"]) - 30.0) < 1.0
+            assert all(g.target_level == percent_to_arc(30) for g in gear)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        await territory.stop()
