@@ -150,6 +150,10 @@ def preview(
     ] = None,
     days: Annotated[float, typer.Option(min=0.01, help="Length of the range.")] = 7.0,
     interval: Annotated[str, typer.Option(help="Value of $__interval.")] = "1h",
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="Preferred variable value, NAME=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Render one PNG per panel from the boards' queries against InfluxDB."""
     from cloud.dashboards.influx import InfluxReader, Range
@@ -160,9 +164,15 @@ def preview(
         raise typer.BadParameter("needs its UTC offset, e.g. +01:00", param_hint="--end")
     start = finish - timedelta(days=days)
     window = Range(int(start.timestamp() * 1000), int(finish.timestamp() * 1000), interval)
+    prefer = {}
+    for item in var or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--var")
+        prefer[name] = value
     reader = InfluxReader(influx_url, database)
     try:
-        result = run_preview(reader, window, out)
+        result = run_preview(reader, window, out, prefer=prefer)
     except DashboardError as error:
         raise _fail(error) from error
     finally:

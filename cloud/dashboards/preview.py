@@ -40,11 +40,15 @@ class PreviewResult:
 
 
 def preview(
-    reader: InfluxReader, window: Range, out: Path, boards: tuple[Board, ...] = BOARDS
+    reader: InfluxReader,
+    window: Range,
+    out: Path,
+    boards: tuple[Board, ...] = BOARDS,
+    prefer: dict[str, str] | None = None,
 ) -> PreviewResult:
     result = PreviewResult()
     for board in boards:
-        chosen = reader.choose(board, window, strict=False)
+        chosen = reader.choose(board, window, prefer=prefer, strict=False)
         result.variables[board.uid] = chosen
         folder = out / board.uid
         folder.mkdir(parents=True, exist_ok=True)
@@ -62,7 +66,10 @@ def preview(
                 result.empty.append(name)
                 continue
             path = folder / f"{number:02d}-{_slug(spec.title)}.png"
-            _draw(spec, drawn, chosen, path)
+            if spec.kind == "table":
+                _draw_table(spec, drawn, chosen, path)
+            else:
+                _draw(spec, drawn, chosen, path)
             result.written.append(path)
     return result
 
@@ -72,11 +79,17 @@ def _draw(
 ) -> None:
     figure, axes = plt.subplots(figsize=(10, 4), dpi=80)
     try:
+        first_unit = drawn[0][0].effective_unit
         for query, series_list in drawn:
+            # a second unit gets its own axis on the right, as Grafana's override does
+            target = axes if query.effective_unit == first_unit else axes.twinx()
             for series in series_list:
                 for index, column in enumerate(series.columns[1:], start=1):
-                    _plot(axes, spec, series, index, f"{column} {_tags(series)}".strip())
-            axes.set_ylabel(f"{query.columns[0].field.label} [{query.effective_unit}]", fontsize=8)
+                    _plot(target, spec, series, index, f"{column} {_tags(series)}".strip())
+            label = f"{query.columns[0].field.label} [{query.effective_unit}]"
+            target.set_ylabel(label, fontsize=8)
+            if target is not axes:
+                target.legend(fontsize=6, loc="upper right")
         for value, colour in spec.thresholds:
             axes.axhline(value, color=colour, linestyle="--", linewidth=0.8)
         variables = ", ".join(f"{k}={v}" for k, v in chosen.items())
@@ -85,6 +98,28 @@ def _draw(
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %Hh"))  # type: ignore[no-untyped-call]
         axes.legend(fontsize=6, loc="upper left")
         figure.autofmt_xdate()
+        figure.savefig(path)
+    finally:
+        plt.close(figure)
+
+
+def _draw_table(
+    spec: PanelSpec, drawn: list[tuple[Query, list[Series]]], chosen: dict[str, str], path: Path
+) -> None:
+    rows: list[list[str]] = []
+    header: list[str] = []
+    for _query, series_list in drawn:
+        for series in series_list:
+            keys = sorted(series.tags)
+            header = [*keys, *series.columns[1:]]
+            for values in series.values:
+                rows.append([series.tags[k] for k in keys] + [str(v) for v in values[1:]])
+    figure, axes = plt.subplots(figsize=(10, 1.6 + 0.3 * len(rows)), dpi=80)
+    try:
+        axes.axis("off")
+        axes.table(cellText=rows, colLabels=header, loc="center")
+        variables = ", ".join(f"{k}={v}" for k, v in chosen.items())
+        axes.set_title(f"{spec.title}\n{variables}", fontsize=9)
         figure.savefig(path)
     finally:
         plt.close(figure)
