@@ -179,15 +179,21 @@ def mqtt_round_trips(port: int, samples: int) -> list[float]:
     got = threading.Event()
     ready = threading.Barrier(3)
 
+    def subscribed(*args: object) -> None:
+        ready.wait(5)
+
     def client(name: str) -> mqtt.Client:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{tag}")
-        c.on_subscribe = lambda *args: ready.wait(5)
+        c.on_subscribe = subscribed
         c.connect("127.0.0.1", port)
         c.loop_start()
         return c
 
+    def reply(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        c.publish(pong, message.payload, qos=1)
+
     echo = client("echo")
-    echo.on_message = lambda c, u, m: c.publish(pong, m.payload, qos=1)
+    echo.on_message = reply
     echo.subscribe(ping, qos=1)
     timer = client("timer")
     timer.on_message = lambda c, u, m: got.set()

@@ -44,6 +44,7 @@ from eclor.clock import ManualClock, to_epoch_ms
 from eclor.wire import Command, CommandResult, ProgramSet, decode, encode
 from tests.integration.test_api_harness import NOW, Api, seed_fleet
 from tests.services.mosquitto import MosquittoServer
+from tests.services.plugin import MosquittoFactory
 from tests.support.cloud_parts import running_ingest
 from tests.support.gateway import until
 
@@ -573,3 +574,33 @@ async def test_policy_refusals(lit: LightingApi, case: str) -> None:
     )
     assert response.status_code == 422, response.text
     assert field in [e["loc"][-1] for e in response.json()["errors"]]
+
+
+async def test_broker_down_answers_503_and_keeps_the_program_for_later(
+    tmp_path: Path, mosquitto_factory: MosquittoFactory
+) -> None:
+    broker = mosquitto_factory()
+    async with lighting_api(tmp_path, broker) as lit:
+        broker.stop()
+        await until(lambda: not lit.api.app.state.context.deps.publish("x/y", b"", False), 10)
+        writer = lit.auth("admin")
+        program = await lit.client.put(
+            f"/api/v1/gateways/{GW}/program", json=program_doc(), headers=writer
+        )
+        assert program.status_code == 503
+        assert program.json()["type"] == "urn:eclor:problem:broker-unavailable"
+        assert program.headers["retry-after"] == "5"
+        stored = await lit.client.get(f"/api/v1/gateways/{GW}/program", headers=writer)
+        assert stored.json()["revision"] == 1
+        assert stored.json()["published_at"] is None  # the scheduler's pending job sends it
+        override = await lit.client.post(
+            "/api/v1/lighting/overrides",
+            json={
+                "gateway": GW,
+                "target": f"group:{GROUP}",
+                "level_pct": 10,
+                "until": (NOW + timedelta(hours=1)).isoformat(),
+            },
+            headers=writer,
+        )
+        assert override.status_code == 503
