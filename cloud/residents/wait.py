@@ -20,7 +20,8 @@ minute boundary, what a vehicle arriving now would wait (:class:`WaitEstimate`):
   for ``k`` departures (1/k, as for a Poisson stream) and that of μ's estimate (1/(n + prior)).
 - **level**: ``fluide`` ≤ ``wait_low_min`` < ``modéré`` ≤ ``wait_high_min`` < ``chargé``;
   ``fermé`` outside the opening periods; ``inconnu`` when the newest reading is older than
-  ``stale_polls`` poll intervals (``stale``) or nothing was read since opening. Without a queue
+  ``stale_polls`` poll intervals (``stale``; one minute more when the reading's time is only
+  known to the minute, as in a backfill) or nothing was read since opening. Without a queue
   detector, or when it has fallen silent while the gate still answers, only a state from the
   vehicles on site: ``fluide``, ``chargé`` from ``full_share`` of the capacity, ``complet`` when
   full; no minutes then.
@@ -42,6 +43,7 @@ from eclor.clock import from_epoch_ms, to_epoch_ms
 
 log = logging.getLogger(__name__)
 
+MINUTE_MS = 60_000
 PRIOR_EXITS = 20.0
 LEARN_EXITS = 10
 Z_80 = 1.2816  # standard normal quantile of 90 %: a central 80 % range
@@ -138,6 +140,7 @@ class WaitTracker:
         self._day = _Day(None)
         self._exits: deque[tuple[int, int]] = deque()  # (minute start ms, exits)
         self._last_ms: int | None = None
+        self._last_exact = False  # False: known to the minute only (its start)
         self._queue: tuple[int, int] | None = None  # (time ms, length)
 
     def feed(self, minute: GateMinute) -> None:
@@ -151,18 +154,22 @@ class WaitTracker:
         day.exits_total += minute.exits
         day.on_site_minutes += day.on_site
         self._exits.append((minute.start_ms, minute.exits))
-        self._last_ms = max(self._last_ms or 0, minute.last_ms)
+        if self._last_ms is None or minute.last_ms > self._last_ms:
+            self._last_ms, self._last_exact = minute.last_ms, False
         if minute.queue is not None:
             self._queue = (minute.last_ms, minute.queue)
 
     def seen_at(self, time_ms: int) -> None:
         """The exact time of the newest reading, when the minutes fed only knew its minute."""
-        self._last_ms = max(self._last_ms or 0, time_ms)
+        if self._last_ms is None or time_ms >= self._last_ms:
+            self._last_ms, self._last_exact = time_ms, True
 
     def estimate(self, at: datetime) -> WaitEstimate:
         at_ms = to_epoch_ms(at)
         observed = None if self._last_ms is None else from_epoch_ms(self._last_ms)
         horizon_ms = self.settings.stale_polls * self.centre.poll_interval_s * 1000
+        if not self._last_exact:
+            horizon_ms += MINUTE_MS  # a reading known to the minute may be that much younger
         stale = self._last_ms is None or at_ms - self._last_ms > horizon_ms
         base = WaitEstimate(
             self.centre.id, self.centre.commune, at, observed, False, Level.FERME, stale
@@ -186,7 +193,9 @@ class WaitTracker:
         throughput_vph = 60.0 * n / window_min if window_min else 0.0
         common = replace(base, on_site=day.on_site, throughput_vph=round(throughput_vph, 2))
         queue = self._queue
-        if not self.centre.has_queue_detector or queue is None or at_ms - queue[0] > horizon_ms:
+        # the queue's time is known to the minute only
+        silent = queue is None or at_ms - queue[0] > horizon_ms + MINUTE_MS
+        if not self.centre.has_queue_detector or queue is None or silent:
             return replace(common, level=self._state_level())
         wait, low, high = self._wait(queue[1], n, window_min)
         return replace(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,7 +63,7 @@ def wait_point(estimate: WaitEstimate) -> Point:
 async def estimate_now(
     store: TimeSeriesStore, centre: CentreView, settings: ResidentsSettings, at: datetime
 ) -> WaitEstimate:
-    """The estimate at ``at`` (a minute boundary) from the gate readings before it."""
+    """The estimate at ``at`` from the gate readings before it (the newest one to the ms)."""
     tracker = WaitTracker(centre, settings)
     start = _history_start(centre, settings, at)
     for minute in await gate_minutes(store, centre, to_epoch_ms(start), to_epoch_ms(at)):
@@ -130,7 +131,7 @@ async def run_waits(
     at = _floor_minute(now)
     estimates: list[WaitEstimate] = []
     for centre in await load_centres(sessions, settings):
-        estimate = await estimate_now(store, centre, settings, at)
+        estimate = replace(await estimate_now(store, centre, settings, now), at=at)
         day_start = datetime.combine(
             at.astimezone(centre.calendar.zone).date(), datetime.min.time(), centre.calendar.zone
         )

@@ -355,3 +355,40 @@ async def test_forecast_and_current_wait_from_a_week_of_history(
     assert [b.wait_min for b in best] == sorted(b.wait_min or 0.0 for b in best)
     assert best[0].wait_min == min(s.wait_min for s in slots if s.wait_min is not None)
     assert await current_wait(store, context.sessions, "no-such-centre", now) is None
+
+
+async def test_the_live_job_with_fast_polls_is_fresh_and_stamps_the_minute(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
+    points = [
+        Point(
+            "waste_centre",
+            tags,
+            {"entries": 100 + max(0, s // 60), "exits": 100, "queue_count": 0},
+            to_epoch_ms(TUESDAY_OPENING) + s * 1000,
+        )
+        for s in range(-300, 600, 5)  # every 5 s, one vehicle in per minute from the opening
+    ]
+    await store.write(points)
+    sessions = sqlite_registry(tmp_path)
+    with sessions.begin() as session:
+        add_waste_centre(
+            session,
+            WasteCentreSpec(
+                centre_id="vil-dech", name="Déchetterie", commune="villerupt",
+                latitude=49.46, longitude=5.92, capacity=20,
+                opening_hours={"tue": ["09:00-12:00"]}, poll_interval_s=5,
+            ),
+        )  # fmt: skip
+    now = TUESDAY_OPENING + timedelta(seconds=595 + 3)  # 3 s after the newest reading
+    [estimate] = await run_waits(store, sessions, SETTINGS, now)
+    assert not estimate.stale
+    assert estimate.observed_at == TUESDAY_OPENING + timedelta(seconds=595)
+    assert estimate.on_site == 9  # minutes 1..9 (the opening minute's count is the baseline)
+    assert estimate.queue == 0
+    assert estimate.wait_min == 0.0
+    [row] = await store.latest("waste_wait", group_by=("site",))
+    assert row.time_ms == to_epoch_ms(TUESDAY_OPENING + timedelta(minutes=9))
+    later = await run_waits(store, sessions, SETTINGS, now + timedelta(seconds=16))
+    assert later[0].stale  # 19 s without a reading: more than 3 polls of 5 s
