@@ -3,15 +3,28 @@ list shows active alerts only, and expired ones leave it by themselves as the cl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api import ApiSettings
+from cloud.errors import Conflict
+from cloud.registry import make_session_factory, upgrade
+from cloud.registry.alerts import (
+    AlertContent,
+    active_alerts,
+    cancel_alert,
+    create_alert,
+    get_alert,
+    update_alert,
+)
+from cloud.registry.models_reports import AlertCategory, Certainty, Severity, Urgency
 from tests.integration.test_api_harness import NOW, Api, open_api
+from tests.integration.test_registry_db import BACKENDS, registry_engine
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +164,67 @@ async def test_exercises_are_not_shown_to_the_public(api: Api) -> None:
     response = await api.client.post(URL, json=draft(status="Exercise"), headers=api.auth("admin"))
     assert response.status_code == 201
     assert await active(api) == []
+
+
+# -- registry functions on SQLite and PostgreSQL ------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    for engine in registry_engine(request, tmp_path):
+        upgrade(engine)
+        yield make_session_factory(engine)
+
+
+def content(**changes: Any) -> AlertContent:
+    values: dict[str, Any] = {
+        "category": AlertCategory.MET,
+        "event": "Orages",
+        "urgency": Urgency.EXPECTED,
+        "severity": Severity.MODERATE,
+        "certainty": Certainty.LIKELY,
+        "expires": NOW + timedelta(hours=3),
+        "headline": "Orages",
+        "description": "Orages en soirée.",
+        "area_desc": "Thil",
+        "communes": ("57672",),
+    }
+    values.update(changes)
+    return AlertContent(**values)
+
+
+WHO = {"sender": "alertes@eclor.example", "created_by": "test"}
+
+
+def test_a_chain_in_the_registry(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        first = create_alert(session, content(), now=NOW, **WHO)
+        second = update_alert(
+            session, first.identifier, content(severity=Severity.SEVERE), now=NOW, **WHO
+        )
+    with sessions.begin() as session:
+        assert [a.identifier for a in active_alerts(session, NOW)] == [second.identifier]
+        assert active_alerts(session, NOW + timedelta(hours=3)) == []
+        with pytest.raises(Conflict, match="already replaced"):
+            cancel_alert(session, first.identifier, note="", now=NOW, **WHO)
+    with sessions.begin() as session:
+        cancel = cancel_alert(session, second.identifier, note="fini", now=NOW, **WHO)
+        assert cancel.references == second.identifier
+        assert active_alerts(session, NOW) == []
+        with pytest.raises(Conflict, match="Cancel"):
+            update_alert(session, cancel.identifier, content(), now=NOW, **WHO)
+
+
+@pytest.mark.parametrize("sessions", ["postgresql"], indirect=True)
+def test_two_updates_of_one_alert_do_not_fork_the_chain(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        identifier = create_alert(session, content(), now=NOW, **WHO).identifier
+    with sessions.begin() as first:
+        loaded = get_alert(first, identifier)  # loaded while still current
+        with sessions.begin() as second:
+            update_alert(second, identifier, content(headline="B"), now=NOW, **WHO)
+        with pytest.raises(Conflict, match="meanwhile"):
+            update_alert(first, identifier, content(headline="A"), now=NOW, **WHO)
+        assert loaded.identifier == identifier
+    with sessions() as session:
+        assert [a.headline for a in active_alerts(session, NOW)] == ["B"]

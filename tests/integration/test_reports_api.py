@@ -4,17 +4,30 @@ nothing, public copies without GPS, nearby search, operator status moves, rate l
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import ExifTags, Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api import ApiSettings
-from cloud.registry.models_reports import Report, ReportPhoto
-from tests.integration.test_api_harness import Api, open_api
+from cloud.errors import Conflict
+from cloud.registry import make_session_factory, upgrade
+from cloud.registry.models_reports import Report, ReportCategory, ReportPhoto, ReportStatus
+from cloud.registry.reports import (
+    NewReport,
+    add_report,
+    events_of,
+    get_report,
+    report_page,
+    reports_near,
+    set_report_status,
+)
+from tests.integration.test_api_harness import NOW, Api, open_api
+from tests.integration.test_registry_db import BACKENDS, registry_engine
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +263,66 @@ async def test_public_posts_are_rate_limited_with_retry_after(tmp_path: Path) ->
             assert (await other.post(URL, json=report())).status_code == 201
         api.clock.advance(10)
         assert (await api.client.post(URL, json=report())).status_code == 201
+
+
+# -- registry functions on SQLite and PostgreSQL ------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    for engine in registry_engine(request, tmp_path):
+        upgrade(engine)
+        yield make_session_factory(engine)
+
+
+def new(lat: float, lon: float, text: str = "dépôt") -> NewReport:
+    return NewReport(lat, lon, ReportCategory.DEPOT_SAUVAGE, text)
+
+
+def test_nearby_search_and_status_moves_in_the_registry(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        ids = [
+            add_report(
+                session,
+                new(VILLERUPT[0] + north_m / 111_195, VILLERUPT[1], str(north_m)),
+                [],
+                now=NOW,
+            ).id
+            for north_m in (400, 20, 1500, 150)
+        ]
+        set_report_status(
+            session, ids[3], ReportStatus.REJECTED, note="doublon", actor="t", now=NOW
+        )
+    with sessions.begin() as session:
+        found = reports_near(session, *VILLERUPT, 1000)
+        assert [n.report.description for n in found] == ["20", "400"]
+        assert found[0].distance_m == pytest.approx(20, abs=0.5)
+        every = reports_near(session, *VILLERUPT, 1000, statuses=list(ReportStatus))
+        assert [n.report.description for n in every] == ["20", "150", "400"]
+        with pytest.raises(Conflict, match="cannot go from rejected"):
+            set_report_status(session, ids[3], ReportStatus.OPEN, note="", actor="t", now=NOW)
+    with sessions.begin() as session:
+        page, more = report_page(session, before=None, limit=2)
+        assert [r.id for r in page] == sorted(ids, reverse=True)[:2]
+        assert more
+
+
+@pytest.mark.parametrize("sessions", ["postgresql"], indirect=True)
+def test_two_operators_moving_one_report_one_gets_a_conflict(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        report_id = add_report(session, new(*VILLERUPT), [], now=NOW).id
+    with sessions.begin() as first:
+        loaded = get_report(first, report_id)  # the first operator has it loaded, still open
+        with sessions.begin() as second:
+            set_report_status(
+                second, report_id, ReportStatus.ACKNOWLEDGED, note="", actor="b", now=NOW
+            )
+        with pytest.raises(Conflict, match="meanwhile"):
+            set_report_status(
+                first, report_id, ReportStatus.ACKNOWLEDGED, note="", actor="a", now=NOW
+            )
+        assert loaded.status == ReportStatus.OPEN
+    with sessions() as session:
+        assert len(events_of(session, report_id)) == 1
