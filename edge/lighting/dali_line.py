@@ -69,6 +69,7 @@ class DaliLine:
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._alarm_active = False
+        self._commissioned: set[int] = set()
         self.active_failures: set[tuple[int, str]] = set()
         """(short address, event kind) raised and not yet cleared; kept across reconnections."""
         self._task: asyncio.Task[None] | None = None
@@ -146,9 +147,8 @@ class DaliLine:
         while True:
             try:
                 await self._connect()
-                await self.discover()
-                if self.config.commission:
-                    await self.commission()
+                self._commissioned = set()
+                await self.refresh_gear()
                 backoff = self.config.reconnect_min_s
                 self._up.set()
                 await self._line_alarm(False, "line answers again")
@@ -195,6 +195,18 @@ class DaliLine:
         if transport is not None:
             transport.close()
 
+    async def refresh_gear(self) -> None:
+        """Discover the gear, and commission any not commissioned since the connection.
+
+        Run at each connection and before each energy pass (and each status pass while no gear
+        is known): gear behind an open contactor have no mains and only answer once it closes.
+        """
+        await self.discover()
+        new = set(self.gear) - self._commissioned
+        if new and self.config.commission:
+            await self.commission(sorted(new))
+        self._commissioned |= new
+
     async def discover(self) -> None:
         """Find the gear present (QUERY CONTROL GEAR PRESENT 0–63) and their groups."""
         found: dict[int, frozenset[int]] = {}
@@ -209,12 +221,12 @@ class DaliLine:
         self.gear = found
         log.info("DALI line %s: %d gear %s", self.name, len(found), sorted(found))
 
-    async def commission(self) -> None:
-        """Store POWER ON and SYSTEM FAILURE levels in every gear (sent twice), then verify."""
+    async def commission(self, addresses: Sequence[int]) -> None:
+        """Store POWER ON and SYSTEM FAILURE levels (broadcast, twice); verify ``addresses``."""
         power_on = percent_to_arc(self.config.power_on_level_pct)
         failure = percent_to_arc(self.config.system_failure_level_pct)
         await self.send(_store_levels(power_on, failure), frames=6)
-        for address in sorted(self.gear):
+        for address in addresses:
             got_on = await self.send(g.QueryPowerOnLevel(GearShort(address)))
             got_failure = await self.send(g.QuerySystemFailureLevel(GearShort(address)))
             if got_on.value != power_on or got_failure.value != failure:

@@ -37,10 +37,14 @@ class DaliPoller:
 
     async def run_status(self) -> None:
         while True:
+            if not self.line.gear:
+                await self.line.refresh_gear()
             await self.status_pass(self.line.config.status_poll_s)
 
     async def run_energy(self) -> None:
+        await self.line.clock.sleep(self.line.config.energy_poll_s / 2)  # after a status pass
         while True:
+            await self.line.refresh_gear()
             await self.energy_pass(self.line.config.energy_poll_s)
 
     async def status_pass(self, spread_s: float) -> None:

@@ -116,6 +116,14 @@ class FaultMonitor:
             except Exception:
                 log.exception("could not store %d lighting fault event(s)", len(events))
 
+    async def flush(self) -> None:
+        """Store the events still queued (call at shutdown, after cancelling :meth:`run`)."""
+        events = []
+        while not self._queue.empty():
+            events.append(self._queue.get_nowait())
+        if events:
+            await self.on_events(events)
+
     def _check_controller(self, reading: Reading) -> None:
         if reading.device not in self._controllers:
             return

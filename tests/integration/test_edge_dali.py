@@ -279,3 +279,24 @@ async def test_group_dapc_and_read_back_at_real_bus_speed_take_about_a_tenth_of_
                 took.append(time.monotonic() - started)
     # two frames (DAPC ~31 ms, query ~48 ms on the bus) plus the interface and TCP round trips
     assert 0.05 < sorted(took)[len(took) // 2] < 0.5  # 0.09 s on an idle machine
+
+
+async def test_gear_without_mains_at_start_are_found_and_commissioned_when_powered(
+    served: tuple[SimLine, str],
+) -> None:
+    sim, port = served
+    sim.mains_off()  # daytime: the contactor feeding the luminaires is open
+    sink = Sink()
+    async with edge_line(
+        port, sink, status_poll_s=5, speed=20, system_failure_level_pct=50
+    ) as line:
+        assert line.gear == {}
+        group = DaliActuator(line, DaliTarget(line="dali", group=0))
+        assert await group.read_back() is None
+        sim.mains_on()
+        await until(lambda: len(line.gear) == 4)
+        await until(lambda: any(r.device == "dali-dali-gear-3" for r in sink.readings))
+        assert {g.settings.system_failure_level for g in sim.gear} == {229}
+        await group.apply(25, 0)
+        assert await group.read_back() == pytest.approx(24.85, abs=0.01)
+    assert sink.kinds("daliLineDown") == []
