@@ -228,3 +228,16 @@ def test_two_updates_of_one_alert_do_not_fork_the_chain(sessions: sessionmaker[S
         assert loaded.identifier == identifier
     with sessions() as session:
         assert [a.headline for a in active_alerts(session, NOW)] == ["B"]
+
+
+async def test_issuing_and_cancelling_are_in_the_operator_audit(api: Api) -> None:
+    issuer = api.auth("energy-manager")
+    alert = (await api.client.post(URL, json=draft(), headers=issuer)).json()
+    await api.client.post(f"{URL}/{alert['identifier']}/cancel", json={}, headers=issuer)
+    audit = (await api.client.get("/api/v1/audit", headers=api.auth("admin"))).json()["items"]
+    actions = [(entry["method"], entry["action"], entry["status"]) for entry in audit]
+    assert actions == [
+        ("POST", f"{URL}/{{alert_id}}/cancel", 201),
+        ("POST", URL, 201),
+    ]
+    assert audit[0]["targets"]["alert_id"] == alert["identifier"]
