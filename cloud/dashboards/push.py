@@ -54,7 +54,7 @@ class Change:
     diff: str
 
     def line(self) -> str:
-        return f"{self.action:9} {self.kind} {self.uid}"
+        return f"{self.action} {self.kind} {self.uid}"
 
 
 class Pusher:
@@ -145,6 +145,8 @@ class Pusher:
             raise GrafanaError(f"read {what}", _reason(exc)) from exc
         except GrafanaException as exc:
             raise GrafanaError(f"read {what}", _reason(exc)) from exc
+        except OSError as exc:  # niquests' connection errors are OSErrors
+            raise GrafanaError(f"read {what}", str(exc)) from exc
         if not isinstance(found, dict):
             raise GrafanaError(f"read {what}", f"unexpected answer {found!r}")
         return found
