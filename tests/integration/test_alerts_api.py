@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -241,3 +242,45 @@ async def test_issuing_and_cancelling_are_in_the_operator_audit(api: Api) -> Non
         ("POST", URL, 201),
     ]
     assert audit[0]["targets"]["alert_id"] == alert["identifier"]
+
+
+CAP_NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
+
+
+def children(element: ET.Element) -> list[str]:
+    return [child.tag.removeprefix(CAP_NS) for child in element]
+
+
+async def test_a_message_as_cap_xml_in_schema_order_with_references(api: Api) -> None:
+    admin = api.auth("admin")
+    first = (await api.client.post(URL, json=draft(), headers=admin)).json()
+    text = "Orages <b>forts</b> & grêle"
+    update = await api.client.post(
+        f"{URL}/{first['identifier']}/update", json=draft(description=text), headers=admin
+    )
+    response = await api.client.get(f"{URL}/{update.json()['identifier']}/cap")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/cap+xml"
+    assert b"&lt;b&gt;forts&lt;/b&gt; &amp; gr" in response.content
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{CAP_NS}alert"
+    assert children(root) == [
+        "identifier", "sender", "sent", "status", "msgType", "scope", "references", "info",
+    ]  # fmt: skip
+    assert root.findtext(f"{CAP_NS}msgType") == "Update"
+    assert root.findtext(f"{CAP_NS}sent") == "2026-11-02T09:30:00-00:00"
+    assert root.findtext(f"{CAP_NS}references") == (
+        f"alertes@eclor.example,{first['identifier']},2026-11-02T09:30:00-00:00"
+    )
+    info = root.find(f"{CAP_NS}info")
+    assert info is not None
+    assert children(info) == [
+        "language", "category", "event", "urgency", "severity", "certainty", "onset",
+        "expires", "headline", "description", "instruction", "parameter", "area",
+    ]  # fmt: skip
+    assert info.findtext(f"{CAP_NS}description") == text
+    assert info.findtext(f"{CAP_NS}parameter/{CAP_NS}value") == "3; orange; Severe"
+    assert info.findtext(f"{CAP_NS}area/{CAP_NS}polygon") == CAP  # latitude first
+    assert info.findtext(f"{CAP_NS}area/{CAP_NS}geocode/{CAP_NS}value") == "57683"
+    missing = await api.client.get(f"{URL}/nope/cap")
+    assert missing.status_code == 404

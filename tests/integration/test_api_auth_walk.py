@@ -39,6 +39,7 @@ RESIDENT_READS = {
 PUBLIC_OPERATIONS |= RESIDENT_READS
 RESIDENT_ALERTS_AND_REPORTS = {
     ("GET", f"{API_PREFIX}/alerts"),
+    ("GET", f"{API_PREFIX}/alerts/{{alert_id}}/cap"),
     ("POST", f"{API_PREFIX}/reports"),
     ("GET", f"{API_PREFIX}/reports"),
     ("GET", f"{API_PREFIX}/reports/{{report_id}}"),

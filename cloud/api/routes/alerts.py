@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from cloud.alerts.cap_xml import MEDIA_TYPE, cap_document
 from cloud.alerts.views import ActiveAlerts, AlertDraft, AlertView, CancelDraft
 from cloud.api.auth import READ_SCOPES, Principal, require_scope
 from cloud.api.caching import REGISTRY, cached_json, uncached_json
@@ -24,7 +25,7 @@ from cloud.api.routes import API_PREFIX
 from cloud.registry.alerts import active_alerts, cancel_alert, create_alert, get_alert, update_alert
 from cloud.registry.models import Scope
 from cloud.registry.models_reports import Alert
-from cloud.reports.public_http import ALERTS, NOSNIFF, public_json
+from cloud.reports.public_http import ALERTS, NOSNIFF, public_bytes, public_json
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
 PUBLIC = {"x-eclor-public": True}
@@ -66,6 +67,25 @@ async def list_active_alerts(request: Request, ctx: Ctx, _: PublicGet) -> Respon
 async def alert_detail(request: Request, ctx: Ctx, _: Reader, alert_id: str) -> Response:
     row = await ctx.in_registry(lambda session: get_alert(session, alert_id))
     return cached_json(request, AlertView.of(row), REGISTRY)
+
+
+@router.get(
+    "/{alert_id}/cap",
+    summary="One alert message as CAP 1.2 XML (public)",
+    description=(
+        "Any message, current, replaced or cancelled (a Cancel must reach downstream systems "
+        "too), as an OASIS CAP 1.2 document (`application/cap+xml`). No token."
+    ),
+    responses={200: {"content": {MEDIA_TYPE: {}}}, **problem_responses(404, 429, 503)},
+    openapi_extra=PUBLIC,
+)
+async def alert_cap(request: Request, ctx: Ctx, _: PublicGet, alert_id: str) -> Response:
+    def read(session: Session) -> bytes:
+        row = get_alert(session, alert_id)
+        replaced = get_alert(session, row.references) if row.references else None
+        return cap_document(row, replaced)
+
+    return public_bytes(request, await ctx.in_registry(read), MEDIA_TYPE, ALERTS)
 
 
 @router.post(
