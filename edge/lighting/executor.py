@@ -222,6 +222,7 @@ class LightingExecutor:
     def _step_group(self, group: str, now: datetime) -> None:
         run = self._groups[group]
         command = self.decide(group, now)
+        log.debug("group %s: decided %s", group, command)
         previous = run.command
         changed = previous is None or (previous.target_pct, previous.source, previous.program) != (
             command.target_pct,
@@ -308,6 +309,7 @@ class LightingExecutor:
             self._failed(key, command, "unexpected error")
             return False
         self.metrics.lighting_applies.labels(group, actuator.name).inc()
+        log.debug("group %s: %s took %.1f %%", group, actuator.name, command.target_pct)
         if key in self._failing:
             self._failing.discard(key)
             log.warning("group %s: %s works again", group, actuator.name)

@@ -11,13 +11,15 @@ dawn and resumes the persisted program at 05:00 (50 %, not the 100 % of the no-p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import paho.mqtt.publish
 import pytest
 
@@ -30,6 +32,7 @@ from eclor.wire import (
     ControlProgram,
     LevelStep,
     ProgramSet,
+    Reading,
     Site,
     SwitchTime,
     Window,
@@ -39,11 +42,12 @@ from edge.agent import EdgeAgent
 from edge.config import Broker, LoadedConfig, Uplink, load_gateway_config
 from edge.lighting.config import check_lighting
 from edge.lighting.dali_levels import percent_to_arc
+from edge.lighting.local_rules import LocalRule
 from edge.profiles import default_profiles_dir, load_profiles
-from simulators.modbus import CabinetController, Sdm630, serve_tcp
+from simulators.modbus import CabinetController, LoopStation, Sdm630, serve_tcp
 from simulators.runner import start_territory
 from simulators.scenario import load_scenario
-from simulators.state import CabinetState, MeterState
+from simulators.state import CabinetState, LaneState, LoopStationState, MeterState
 from tests.services.mosquitto import MosquittoServer
 from tests.support.gateway import until, write_config
 from tests.support.test_cloud import CloudStandIn
@@ -337,3 +341,96 @@ async def test_demo_cabinet_drives_its_dali_line_and_answers_with_the_level_read
             await asyncio.wait_for(task, 30)
     finally:
         await territory.stop()
+
+
+async def test_a_local_loop_rule_raises_the_level_within_a_second_of_the_reading(
+    tmp_path: Path, mosquitto: MosquittoServer
+) -> None:
+    """A loop station on the same gateway: when its reading shows 540 vehicles/h the local rule
+    raises the group from the program's 50 % to 100 %, within a second of the reading arriving."""
+    cab = CabinetState(dim_setpoint_pct=0)
+    loops = LoopStationState(lanes=[LaneState(), LaneState()], interval_s=60)
+    handle = await serve_tcp({5: CabinetController(cab), 7: LoopStation(loops)}, "127.0.0.1", 0)
+    program = ControlProgram(
+        id="half",
+        on=SwitchTime(ref="fixed", time="18:00"),
+        off=SwitchTime(ref="fixed", time="07:00"),
+        level_pct=50,
+    )
+    program_set = msgspec.structs.replace(
+        night_program_set(),
+        programs=[program],
+        calendars=[Calendar(id="all", default_program="half")],
+    )
+    paho.mqtt.publish.single(
+        f"eclor/v1/{GATEWAY}/program",
+        encode(program_set),
+        qos=1,
+        retain=True,
+        hostname=mosquitto.host,
+        port=mosquitto.port,
+    )
+    path = write_config(
+        tmp_path,
+        GATEWAY,
+        mosquitto.port,
+        buses=[{"name": "lan", "kind": "tcp", "host": "127.0.0.1", "port": handle.port}],
+        devices=[
+            {
+                "id": "ctrl",
+                "profile": "eclor-cabinet-controller",
+                "bus": "lan",
+                "unit": 5,
+                "poll_interval_s": 30,
+            },
+            {
+                "id": "loops",
+                "profile": "eclor-loop-station",
+                "bus": "lan",
+                "unit": 7,
+                "poll_interval_s": 0.5,
+            },
+        ],
+        lighting={
+            "state_path": "lighting.json",
+            "site": {"latitude": SITE.latitude, "longitude": SITE.longitude},
+            "groups": [
+                {"name": "main", "setpoint": {"device": "ctrl", "output": "dim_setpoint_pct"}}
+            ],
+            "local_rules": [
+                {
+                    "group": "main",
+                    "device": "loops",
+                    "lanes": [1, 2],
+                    "window_s": 60,
+                    "hold_s": 600,
+                    "steps": [{"min_vph": 0, "level_pct": 50}, {"min_vph": 300, "level_pct": 100}],
+                }
+            ],
+        },
+    )
+    crossed: list[tuple[float, int]] = []  # wall time, setpoint when the rule crossed 300 veh/h
+    rules: list[LocalRule] = []
+
+    def watch_loops(readings: Sequence[Reading]) -> None:
+        busy = rules and rules[0].vehicles_per_hour >= 300
+        if busy and not crossed and any(r.device == "loops" for r in readings):
+            crossed.append((time.monotonic(), cab.dim_setpoint_pct))
+
+    try:
+        async with agent_on(path, ScaledClock(paris(27, 21), 1.0)) as agent:
+            assert agent.lighting is not None
+            rules.extend(agent.lighting.rules)
+            agent.batcher.observe(watch_loops)  # called after the rule's own observer
+            await until(lambda: cab.dim_setpoint_pct == 50, what="program at 50 %")
+            loops.lanes[0].interval_count, loops.lanes[1].interval_count = 5, 4  # 540 veh/h
+            await until(lambda: bool(crossed), what="the rule's window average crossing 300")
+            assert crossed[0][1] == 50  # still the program's level when the reading arrived
+            await until(lambda: cab.dim_setpoint_pct == 100, within=5, what="raised to 100 %")
+            reaction_s = time.monotonic() - crossed[0][0]
+            assert reaction_s < 1.0, reaction_s
+            command = agent.lighting.executor.commanded("main")
+            assert command is not None
+            assert command.source == "local_rule"
+    finally:
+        await handle.stop()
