@@ -222,7 +222,6 @@ class LightingExecutor:
     def _step_group(self, group: str, now: datetime) -> None:
         run = self._groups[group]
         command = self.decide(group, now)
-        log.debug("group %s: decided %s", group, command)
         previous = run.command
         changed = previous is None or (previous.target_pct, previous.source, previous.program) != (
             command.target_pct,
@@ -230,6 +229,7 @@ class LightingExecutor:
             command.program,
         )
         if changed:
+            log.debug("group %s: now %s", group, command)
             since = to_epoch_ms(now)
             run.command = replace(command, since_ms=since)
             self.metrics.lighting_target.labels(group).set(command.target_pct)
