@@ -53,7 +53,7 @@ def _waste_centre(session: Session, config: GatewayConfig, spec: GatewaySpec) ->
             opening_hours={day: list(periods) for day, periods in centre.opening_hours.items()},
             closed_dates=tuple(d.isoformat() for d in centre.closed_dates),
             has_queue_detector=True,  # the gate controller's profile reads the queue lane
-            device_id=gate.id,
+            device_id=None,  # the gateway's one gate controller, whatever its id
             poll_interval_s=gate.poll_interval_s,
         ),
     )

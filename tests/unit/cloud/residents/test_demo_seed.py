@@ -41,7 +41,8 @@ def test_seeding_the_demo_registers_its_waste_centre_and_lanes(tmp_path: Path) -
         assert centre.id == "vil-dech"
         assert centre.capacity == 8
         assert centre.commune == "villerupt"  # as the edge tags the readings
-        assert centre.device_id == "vil-dech-gate"
+        assert centre.device_id is None  # "vil-dech-gate" live, "gate" in a sim backfill
+        assert centre.poll_interval_s == 5.0  # as the demo polls
         assert centre.opening_hours["mon"] == [["14:00", "18:00"]]
         assert "2026-12-25" in centre.closed_dates
         assert get_waste_centre(session, "vil-dech").has_queue_detector
