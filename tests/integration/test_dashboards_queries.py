@@ -3,10 +3,12 @@
 Two days of the demo territory come from ``eclor sim backfill`` and go in through
 ``eclor dashboards load`` (the ingest's point conversion); gateway status and alarm events through
 the ingest's own converters; ``lighting`` readings from the edge's real lighting executor stepped
-on a manual clock; then each cloud feature's ``backfill`` (savings, lighting, alarms, residents)
-over the same range with a registry holding the gateways and their baselines. Panels whose
-measurement nothing writes yet are listed in :data:`NOT_PRODUCED` with the reason, and a test
-checks that list is exactly what is absent, so it cannot go stale silently.
+on a manual clock; ``dali`` readings and lamp-failure events from the edge's DALI line and poller
+against the simulated line served as a LUBA interface; then each cloud feature's ``backfill``
+(savings, lighting, alarms, residents) over the same range with a registry holding the gateways
+and their baselines. Panels whose measurement nothing writes yet are listed in
+:data:`NOT_PRODUCED` with the reason, and a test checks that list is exactly what is absent, so it
+cannot go stale silently.
 """
 
 from __future__ import annotations
@@ -39,10 +41,15 @@ from cloud.store import InfluxSettings, InfluxStore, point_from_reading
 from eclor.cli import app
 from eclor.clock import ManualClock, to_epoch_ms
 from eclor.wire import DeviceHealth, Event, EventBatch, OutboxHealth, Reading, Status
-from edge.lighting.backends_config import ContactorTarget
+from edge.lighting.actuators.dali import DaliActuator
+from edge.lighting.backends_config import ContactorTarget, DaliLineConfig, DaliTarget
 from edge.lighting.config import GroupConfig, LightingConfig, SiteConfig
+from edge.lighting.dali_line import DaliLine
+from edge.lighting.dali_poll import DaliPoller
 from edge.lighting.executor import LightingExecutor
 from edge.metrics import EdgeMetrics
+from simulators.dali import BusTiming, serve_luba_tcp
+from simulators.dali import DaliLine as SimLine
 from simulators.scenario import load_scenario
 from tests.services.influxdb import InfluxDBServer
 from tests.support.cloud_parts import enroll, sqlite_registry
@@ -63,7 +70,6 @@ PREFER = {
     "group": "main_street",
 }
 NOT_PRODUCED = {
-    "dali": "edge DALI poller readings: not generated here (needs the LUBA line simulator)",
     "waste_wait": "cloud.residents.jobs.backfill writes nothing yet",
     "waste_attendance": "cloud.residents.jobs.backfill writes nothing yet",
     "waste_forecast": "cloud.residents.jobs.backfill writes nothing yet",
@@ -117,6 +123,9 @@ async def _derived(url: str, database: str, folder: Path) -> None:
         for gateway in ("vil-c001", "vil-c002"):
             readings = await _lighting_readings(gateway, folder)
             await store.write([point_from_reading(r, gateway) for r in readings])
+        dali, dali_events = await asyncio.wait_for(_dali_readings(), 120)
+        await store.write([point_from_reading(r, "vil-c001") for r in dali])
+        await store.write(event_points(EventBatch(gateway="vil-c001", seq=2, events=dali_events)))
         sessions = sqlite_registry(folder)
         enroll(sessions, *gateways)
         with sessions.begin() as session:
@@ -205,6 +214,53 @@ async def _lighting_readings(gateway: str, folder: Path) -> list[Reading]:
         clock.advance(60)
     await executor.idle()
     return readings
+
+
+async def _dali_readings() -> tuple[list[Reading], list[Event]]:
+    """The edge's DALI line and poller against the simulated line served as a LUBA interface:
+    the group switched by DAPC at night, gear 2's lamp failing, status and banks 202/206 read
+    every 6 hours (the gear's time is the manual clock, the bus 200 times faster than real)."""
+    clock = ManualClock(START)
+    sim = SimLine(4, clock=clock, timing=BusTiming(speed=200), rated_power_w=40.0, standby_w=0.4)
+    for gear in sim.gear:
+        gear.settings.groups.add(0)
+    readings: list[Reading] = []
+    events: list[Event] = []
+
+    async def on_readings(batch: Sequence[Reading]) -> None:
+        readings.extend(batch)
+
+    async def on_events(batch: Sequence[Event]) -> None:
+        events.extend(batch)
+
+    async with await serve_luba_tcp(sim) as server:
+        assert server.tcp_address is not None
+        host, port = server.tcp_address
+        config = DaliLineConfig(name="dali", port=f"luba232:socket://{host}:{port}", timeout_s=0.5)
+        line = DaliLine(
+            config,
+            clock=clock,
+            on_readings=on_readings,
+            on_events=on_events,
+            group_names={0: "main_street"},
+        )
+        line.start()
+        try:
+            await line.wait_up(30)
+            poller = DaliPoller(line)
+            group = DaliActuator(line, DaliTarget(line="dali", group=0))
+            for step in range(DAYS * 4):
+                hour = clock.now().astimezone(PARIS).hour
+                await group.apply(100 if hour >= 17 or hour < 8 else 0, 0)
+                if step == 2:
+                    sim.gear[2].set_lamp_failure()
+                clock.advance(6 * 3600)
+                for address in sorted(line.gear):
+                    await poller.status_of(address)
+                    await poller.energy_of(address)
+        finally:
+            await line.close()
+    return readings, events
 
 
 @pytest.fixture(scope="module")
