@@ -5,16 +5,67 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from cloud.api.caching import etag_matches
+from cloud.api.deps import ApiContext, context
+from cloud.api.paging import MAX_CURSOR_LENGTH
+from cloud.api.problems import invalid_param
+from cloud.api.public_limits import check_public_limit
 from cloud.public.settings import PublicSettings
 from cloud.public.ttl import Cached, Computed, WindowCache, window_of
 
 PUBLIC_MARK = {"x-eclor-public": True}
 """The OpenAPI extension of a tokenless operation (tests/integration/test_api_auth_walk.py)."""
+
+
+def public_context(request: Request) -> ApiContext:
+    """The app's context, with one public GET charged to the client (429 when over its limit).
+
+    Called in the handler rather than declared as dependencies: ``Ctx`` is a sync dependency,
+    which FastAPI runs on a worker thread, and a thread hop per request costs these cached
+    answers more than everything else they do.
+    """
+    ctx = context(request)
+    check_public_limit(request, ctx, "get")
+    return ctx
+
+
+PAGING_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Items per page (default 50, at most 200)",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The cursor of a `next` link",
+        "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+    },
+]
+"""``limit`` and ``cursor`` as documented; :func:`paging_params` reads them."""
+
+
+def paging_params(request: Request) -> tuple[int | None, str | None]:
+    """``limit`` and ``cursor`` read and checked here rather than declared to FastAPI: its
+    parameter machinery is the largest cost of a cached public answer (docs/public-api.md)."""
+    query = request.query_params
+    raw_limit, cursor = query.get("limit"), query.get("cursor")
+    limit = None
+    if raw_limit is not None:
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise invalid_param("query", "limit", "a whole number of at least 1")
+        limit = int(raw_limit)
+    if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid_param("query", "cursor", f"at most {MAX_CURSOR_LENGTH} characters")
+    return limit, cursor
 
 
 def settings_of(request: Request) -> PublicSettings:

@@ -12,12 +12,16 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from cloud.api.deps import Ctx
 from cloud.api.problems import problem_responses
-from cloud.api.public_limits import PublicGet
 from cloud.api.routes import API_PREFIX
 from cloud.public.geojson import FeatureCollection, Geometry
-from cloud.public.respond import PUBLIC_MARK, cached_answer, public_json, settings_of
+from cloud.public.respond import (
+    PUBLIC_MARK,
+    cached_answer,
+    public_context,
+    public_json,
+    settings_of,
+)
 from cloud.public.traffic import station_positions, traffic_state
 from cloud.public.ttl import Computed
 
@@ -55,7 +59,8 @@ LANE_PROPERTIES: dict[str, Any] = {
     },
     openapi_extra=PUBLIC_MARK,
 )
-async def traffic(request: Request, ctx: Ctx, _: PublicGet) -> Response:
+async def traffic(request: Request) -> Response:
+    ctx = public_context(request)
     settings = settings_of(request)
     now = ctx.clock.now()
     # The window is the shortest station interval; a step late when it changes, which is harmless.

@@ -13,13 +13,20 @@ from fastapi import APIRouter, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from cloud.api.deps import ApiContext, Ctx
-from cloud.api.paging import Cursor, Limit, decode_cursor, link_header, next_link, page_size
+from cloud.api.deps import ApiContext
+from cloud.api.paging import decode_cursor, link_header, next_link, page_size
 from cloud.api.problems import problem_responses
-from cloud.api.public_limits import PublicGet
 from cloud.api.routes import API_PREFIX
 from cloud.errors import NotFound
-from cloud.public.respond import PUBLIC_MARK, cached_answer, public_json, settings_of
+from cloud.public.respond import (
+    PAGING_PARAMETERS,
+    PUBLIC_MARK,
+    cached_answer,
+    paging_params,
+    public_context,
+    public_json,
+    settings_of,
+)
 from cloud.public.settings import PublicSettings
 from cloud.public.ttl import Computed
 from cloud.public.waste import (
@@ -49,12 +56,12 @@ COLLECTION = f"{API_PREFIX}/waste-centres"
         "the next opening. Refreshed every minute; no token needed. Paged by centre id."
     ),
     responses=problem_responses(422, 429, 503),
-    openapi_extra=PUBLIC_MARK,
+    openapi_extra={**PUBLIC_MARK, "parameters": PAGING_PARAMETERS},
 )
-async def waste_centres(
-    request: Request, ctx: Ctx, _: PublicGet, limit: Limit = None, cursor: Cursor = None
-) -> Response:
+async def waste_centres(request: Request) -> Response:
+    ctx = public_context(request)
     settings = settings_of(request)
+    limit, cursor = paging_params(request)
     size = page_size(limit, settings.page_size, settings.max_page_size)
     after = decode_cursor(cursor)
     now = ctx.clock.now()
@@ -81,7 +88,8 @@ async def waste_centres(
     responses=problem_responses(404, 422, 429, 503),
     openapi_extra=PUBLIC_MARK,
 )
-async def waste_centre(request: Request, ctx: Ctx, _: PublicGet, centre_id: CentreId) -> Response:
+async def waste_centre(request: Request, centre_id: CentreId) -> Response:
+    ctx = public_context(request)
     settings = settings_of(request)
     now = ctx.clock.now()
 
