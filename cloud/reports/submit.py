@@ -7,6 +7,7 @@ row nor a file behind. Shared by ``POST /api/v1/reports`` and Open311's ``POST r
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import anyio.to_thread
@@ -17,6 +18,8 @@ from cloud.registry.models_reports import Report, ReportPhoto
 from cloud.registry.reports import NewPhoto, NewReport, add_report, photos_of
 from cloud.reports.photos import CheckedPhoto, check_photo, remove_files, store_photos
 from cloud.reports.views import ReportDraft
+
+_log = logging.getLogger(__name__)
 
 
 async def submit_report(
@@ -51,10 +54,14 @@ async def submit_report(
         return report, photos_of(session, [report.id])[report.id]
 
     try:
-        return await ctx.in_registry(write)
+        report, stored = await ctx.in_registry(write)
     except BaseException:
         remove_files(written)
         raise
+    _log.info(
+        "report %d taken (%s, %s, %d photo(s))", report.id, source, draft.category, len(stored)
+    )
+    return report, stored
 
 
 def _row(photo: CheckedPhoto) -> NewPhoto:

@@ -7,6 +7,7 @@ and revoke would buy nothing while the same people hold both).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from cloud.registry.models_reports import Alert
 from cloud.reports.public_http import ALERTS, NOSNIFF, public_bytes, public_json
 
 router = APIRouter(prefix=f"{API_PREFIX}/alerts", tags=["alerts"])
+_log = logging.getLogger(__name__)
 PUBLIC = {"x-eclor-public": True}
 ALERT_SCOPES = frozenset({Scope.ADMIN, Scope.ENERGY_MANAGER})
 Reader = Annotated[Principal, Depends(require_scope(READ_SCOPES))]
@@ -173,6 +175,14 @@ async def _checked(ctx: Ctx, write: Callable[[Session], Alert]) -> Alert:
 
 
 def _created(request: Request, row: Alert) -> Response:
+    _log.info(
+        "alert %s issued (%s, %s, expires %s, by %s)",
+        row.identifier,
+        row.msg_type,
+        row.severity,
+        row.expires.isoformat(),
+        row.created_by,
+    )
     location = str(request.url_for("alert_detail", alert_id=row.identifier).path)
     return uncached_json(
         AlertView.of(row), status_code=201, headers={"Location": location, **NOSNIFF}
