@@ -10,6 +10,7 @@ through between them. Energy counters are read with the bank latched (python-dal
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,13 +21,14 @@ from dali.memory import diagnostics, energy
 
 from eclor.clock import to_epoch_ms
 from eclor.wire import Event, Reading
+from edge.lighting.dali_banks import read_latched
 from edge.lighting.dali_levels import arc_to_percent
 from edge.lighting.dali_line import DaliLine
 
 log = logging.getLogger(__name__)
 
 GEAR_FAILURE_BIT, LAMP_FAILURE_BIT = 0x01, 0x02
-BANK_202_FRAMES, BANK_206_FRAMES = 24, 40
+BANK_202_FRAMES, BANK_206_FRAMES = 24, 12
 _FAILURES = (("lampFailure", "lamp_failure"), ("gearFailure", "gear_failure"))
 
 
@@ -87,7 +89,9 @@ class DaliPoller:
             value = _number(bank.get(kind))
             if value is not None:
                 fields[name] = value
-        bank = await self._bank(address, diagnostics.BANK_206, BANK_206_FRAMES)
+        bank = await self._bank(
+            address, diagnostics.BANK_206, BANK_206_FRAMES, [diagnostics.LightSourceOnTime]
+        )
         seconds = _number(bank.get(diagnostics.LightSourceOnTime))
         if seconds is not None:
             fields["operating_hours_h"] = round(seconds / 3600, 4)
@@ -97,18 +101,21 @@ class DaliPoller:
         await self.line.on_readings([reading])
         return reading
 
-    async def _bank(self, address: int, bank: Any, frames: int) -> dict[Any, Any]:
+    async def _bank(
+        self, address: int, bank: Any, frames: int, values: Sequence[Any] = ()
+    ) -> dict[Any, Any]:
+        """``values`` of ``bank`` (all of it when empty), latched; {} if the gear has no bank."""
         if address in self._no_bank[bank.address]:
             return {}
         try:
-            values: dict[Any, Any] = await self.line.send(
-                bank.read_all(GearShort(address)), frames=frames
-            )
+            gear = GearShort(address)
+            sequence = read_latched(gear, bank, values) if values else bank.read_all(gear)
+            answer: dict[Any, Any] = await self.line.send(sequence, frames=frames)
         except (MemoryLocationNotImplemented, ResponseError) as exc:
             log.info("DALI %s: no bank %d (%s)", self.line.gear_id(address), bank.address, exc)
             self._no_bank[bank.address].add(address)
             return {}
-        return values
+        return answer
 
     def _reading(self, address: int, fields: dict[str, Any]) -> Reading:
         tags = {"line": self.line.name}

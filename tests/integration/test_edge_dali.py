@@ -207,12 +207,17 @@ async def test_energy_power_and_burning_hours_read_from_banks_202_and_206(
         await DaliActuator(line, DaliTarget(line="dali", group=0)).apply(100, 0)
         gear_clock.advance(2 * 3600)
         reading = await DaliPoller(line).energy_of(0)
+        gear_clock.advance(3600)
+        later = await DaliPoller(line).energy_of(0)  # the latch was released: values move on
+    assert later is not None
+    assert later.fields["operating_hours_h"] == pytest.approx(3.0, abs=0.01)
+    assert later.fields["energy_wh"] == pytest.approx(121.2, abs=1)
     assert reading is not None
     assert reading.device == "dali-dali-gear-0"
     assert reading.fields["energy_wh"] == pytest.approx(80.8, abs=1)  # 40.4 W for 2 h
     assert reading.fields["power_w"] == pytest.approx(40.4)
     assert reading.fields["operating_hours_h"] == pytest.approx(2.0, abs=0.01)
-    assert sim.gear[2].energy_wh < 1
+    assert sim.gear[2].energy_wh == pytest.approx(1.2)  # off: 0.4 W standby for 3 h
 
 
 async def test_a_stuck_interface_times_out_raises_line_down_and_spares_the_other_line(
