@@ -129,6 +129,9 @@ def lighting_config(
     )
     return LightingConfig(
         state_path=folder / endpoint.id / "lighting.json",
+        # The executor sleeps until the program's next change anyway; a long tick keeps a demo
+        # clock running thousands of times real time from spinning (retries wait this long).
+        tick_s=30,
         site=SiteConfig(
             latitude=endpoint.latitude, longitude=endpoint.longitude, timezone=scenario.timezone
         ),
