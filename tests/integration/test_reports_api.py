@@ -326,3 +326,34 @@ def test_two_operators_moving_one_report_one_gets_a_conflict(
         assert loaded.status == ReportStatus.OPEN
     with sessions() as session:
         assert len(events_of(session, report_id)) == 1
+
+
+@pytest.fixture(params=["postgresql"])
+async def pg_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
+    for engine in registry_engine(request, tmp_path):
+        async with open_api(tmp_path, registry=engine, settings=settings(tmp_path)) as api:
+            yield api
+
+
+async def test_the_whole_flow_on_postgresql(pg_api: Api) -> None:
+    api = pg_api
+    created = await api.client.post(
+        URL,
+        data={k: str(v) for k, v in report(description="<script>x</script>").items()},
+        files=[("photos", ("a.jpg", jpeg_with_gps(), "image/jpeg"))],
+    )
+    assert created.status_code == 201, created.text
+    report_id = created.json()["id"]
+    near = (await api.client.get(URL, params={"lat": VILLERUPT[0], "long": VILLERUPT[1]})).json()
+    assert [r["id"] for r in near["items"]] == [report_id]
+    assert near["items"][0]["description"] == "<script>x</script>"
+    moved = await api.client.post(
+        f"{URL}/{report_id}/status", json={"status": "acknowledged"}, headers=api.auth("admin")
+    )
+    assert moved.status_code == 200
+    [open311] = (await api.client.get(f"/open311/v2/requests/{report_id}.json")).json()
+    assert open311["status"] == "open"
+    assert open311["media_url"].startswith("http://eclor.test/api/v1/reports/")
+    refused = await api.client.post(URL, json=report(lat=None))
+    assert refused.status_code == 422
+    assert stored(api) == (1, 1)
