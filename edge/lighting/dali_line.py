@@ -8,7 +8,7 @@ interface makes its own actuators fail fast and never stalls another line or the
 A supervisor task connects, discovers the gear (short addresses and group membership),
 commissions POWER ON and SYSTEM FAILURE levels (so a dead agent or a lost bus leaves the road
 lit), then runs the status and energy polls of ``edge.lighting.dali_poll``. A timeout or a lost
-connection marks the line down: a ``daliLineDown`` event is raised (once), the interface is closed
+connection marks the line down: a ``dali_line_down`` event is raised (once), the interface is closed
 and reopened with exponential backoff; the event clears once the line answers again.
 """
 
@@ -28,6 +28,7 @@ from dali.gear import general as g
 from eclor.clock import Clock, to_epoch_ms
 from eclor.wire import Event, Reading
 from edge.errors import DaliLineUnavailable, DaliTimeout
+from edge.lighting import faults_kinds as kinds
 from edge.lighting.backends_config import DaliLineConfig
 from edge.lighting.dali_levels import percent_to_arc
 
@@ -245,7 +246,7 @@ class DaliLine:
         self._alarm_active = active
         event = Event(
             device=self.device_id,
-            kind="daliLineDown",
+            kind=kinds.DALI_LINE_DOWN,
             time=to_epoch_ms(self.clock.now()),
             severity="critical",
             active=active,

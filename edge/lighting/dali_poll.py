@@ -21,6 +21,7 @@ from dali.memory import diagnostics, energy
 
 from eclor.clock import to_epoch_ms
 from eclor.wire import Event, Reading
+from edge.lighting import faults_kinds as kinds
 from edge.lighting.dali_banks import read_latched
 from edge.lighting.dali_levels import arc_to_percent
 from edge.lighting.dali_line import DaliLine
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 GEAR_FAILURE_BIT, LAMP_FAILURE_BIT = 0x01, 0x02
 BANK_202_FRAMES, BANK_206_FRAMES = 24, 12
-_FAILURES = (("lampFailure", "lamp_failure"), ("gearFailure", "gear_failure"))
+_FAILURES = ((kinds.LAMP_FAILURE, "lamp_failure"), (kinds.GEAR_FAILURE, "gear_failure"))
 
 
 class DaliPoller:
@@ -140,7 +141,7 @@ class DaliPoller:
                 self.line.active_failures.add(key)
             else:
                 self.line.active_failures.discard(key)
-            what = "lamp" if kind == "lampFailure" else "control gear"
+            what = "lamp" if kind == kinds.LAMP_FAILURE else "control gear"
             state = "failed" if failures[name] else "works again"
             events.append(
                 Event(

@@ -4,15 +4,18 @@
 cabinet-controller reading, compares it with what the executor commanded
 (``commanded(group)``) and the sun (astral, the site's coordinates), and raises or clears events:
 
-================== =================== ===================================================
-kind               device              condition
-================== =================== ===================================================
-lampUnexpectedOn   group's controller  sun up, group commanded off, power > ``lit_above_w``
-contactorError     group's controller  ``contactor_discrepancy_mask`` ≠ 0, or (settled) commanded
-                                       off at night with power seen, or commanded on, no power
-powerOutOfTolerance group's controller settled, lit, power outside expected ± ``tolerance_pct``
-cabinetDoorOpen    controller          ``door_open`` true
-================== =================== ===================================================
+====================== =================== ==============================================
+kind (wire)            device              condition
+====================== =================== ==============================================
+lamp_unexpected_on     group's controller  sun up, group commanded off, power >
+                                           ``lit_above_w``
+contactor_error        group's controller  ``contactor_discrepancy_mask`` ≠ 0, or (settled)
+                                           commanded off at night with power seen, or
+                                           commanded on and no power
+power_out_of_tolerance group's controller  settled, lit, power outside expected ±
+                                           ``tolerance_pct``
+cabinet_door_open      controller          ``door_open`` true
+====================== =================== ==============================================
 
 "Settled": the command is older than its fade plus ``settle_s``. Every condition must hold for
 ``debounce`` consecutive readings to raise, and be false as many times to clear. The group's
@@ -33,6 +36,7 @@ from astral.sun import elevation
 from eclor.clock import Clock, from_epoch_ms
 from eclor.wire import Event, Reading
 from eclor.wire.messages import Severity
+from edge.lighting import faults_kinds as kinds
 from edge.lighting.config import GroupConfig, LightingConfig
 from edge.lighting.dali_line import EventsSink
 from edge.lighting.faults_debounce import AlarmBoard
@@ -40,10 +44,10 @@ from edge.lighting.faults_debounce import AlarmBoard
 log = logging.getLogger(__name__)
 
 SEVERITY: dict[str, Severity] = {
-    "lampUnexpectedOn": "warning",
-    "contactorError": "critical",
-    "powerOutOfTolerance": "warning",
-    "cabinetDoorOpen": "warning",
+    kinds.LAMP_UNEXPECTED_ON: "warning",
+    kinds.CONTACTOR_ERROR: "critical",
+    kinds.POWER_OUT_OF_TOLERANCE: "warning",
+    kinds.CABINET_DOOR_OPEN: "warning",
 }
 
 
@@ -129,11 +133,11 @@ class FaultMonitor:
             return
         door = reading.fields.get("door_open")
         if isinstance(door, bool | int):
-            self._see(reading, reading.device, "cabinetDoorOpen", "door", bool(door), {})
+            self._see(reading, reading.device, kinds.CABINET_DOOR_OPEN, "door", bool(door), {})
         mask = reading.fields.get("contactor_discrepancy_mask")
         if isinstance(mask, int | float) and not isinstance(mask, bool):
             fields = {"contactor_discrepancy_mask": int(mask)}
-            self._see(reading, reading.device, "contactorError", "mask", mask != 0, fields)
+            self._see(reading, reading.device, kinds.CONTACTOR_ERROR, "mask", mask != 0, fields)
 
     def _check_meter(self, group: GroupConfig, reading: Reading) -> None:
         meter = group.meter
@@ -149,9 +153,9 @@ class FaultMonitor:
         on = command.lit and command.target_pct > 0
         fields: dict[str, float | str] = {"power_w": round(float(power), 1), "group": group.name}
         burner = None if not (on or settled) else (not on and day and lit_seen)
-        self._see(reading, device, "lampUnexpectedOn", group.name, burner, fields)
+        self._see(reading, device, kinds.LAMP_UNEXPECTED_ON, group.name, burner, fields)
         stuck = ((not on and not day and lit_seen) or (on and not lit_seen)) if settled else None
-        self._see(reading, device, "contactorError", f"power:{group.name}", stuck, fields)
+        self._see(reading, device, kinds.CONTACTOR_ERROR, f"power:{group.name}", stuck, fields)
         expected = meter.expected_w(command.target_pct)
         off_tolerance: bool | None = None
         if settled and on and lit_seen:
@@ -159,7 +163,7 @@ class FaultMonitor:
         elif settled:
             off_tolerance = False
         fields = {**fields, "expected_w": round(expected, 1)}
-        self._see(reading, device, "powerOutOfTolerance", group.name, off_tolerance, fields)
+        self._see(reading, device, kinds.POWER_OUT_OF_TOLERANCE, group.name, off_tolerance, fields)
 
     def _see(
         self,

@@ -7,7 +7,7 @@ The executor calls::
         devices={device_id: ModbusDevice(id, bus, unit, profile), ...},  # the agent's devices
         clock=clock,
         on_readings=batcher.put,          # ``dali`` readings
-        on_events=outbox.append_events,   # lampFailure, gearFailure, daliLineDown
+        on_events=outbox.append_events,   # lamp_failure, gear_failure, dali_line_down
     )
     backends.start()                      # connect the DALI lines (in the background)
     backends.actuators["main-street"]     # -> [DaliActuator, ContactorActuator, ...]

@@ -88,22 +88,22 @@ def test_contactor_outputs_distinct_and_meter_expectations() -> None:
 
 def test_alarm_board_debounces_and_merges_sources() -> None:
     board = AlarmBoard(needed=3)
-    flips = [board.see("ctl", "contactorError", "mask", c) for c in (True, True, False)]
+    flips = [board.see("ctl", "contactor_error", "mask", c) for c in (True, True, False)]
     assert flips == [None, None, None]  # never three in a row
-    assert [board.see("ctl", "contactorError", "mask", True) for _ in range(3)] == [
+    assert [board.see("ctl", "contactor_error", "mask", True) for _ in range(3)] == [
         None,
         None,
         True,
     ]
-    assert board.see("ctl", "contactorError", "mask", None) is None
+    assert board.see("ctl", "contactor_error", "mask", None) is None
     for _ in range(3):
-        assert board.see("ctl", "contactorError", "power:g", True) is None  # already raised
+        assert board.see("ctl", "contactor_error", "power:g", True) is None  # already raised
     for _ in range(3):
-        assert board.see("ctl", "contactorError", "mask", False) is None  # power:g still active
-    assert board.active("ctl", "contactorError")
-    assert [board.see("ctl", "contactorError", "power:g", False) for _ in range(3)] == [
+        assert board.see("ctl", "contactor_error", "mask", False) is None  # power:g still active
+    assert board.active("ctl", "contactor_error")
+    assert [board.see("ctl", "contactor_error", "power:g", False) for _ in range(3)] == [
         None,
         None,
         False,
     ]
-    assert not board.active("ctl", "contactorError")
+    assert not board.active("ctl", "contactor_error")
