@@ -20,8 +20,10 @@ from cloud.store.points import FieldValue, Point
 LIGHTING = "lighting"
 BURNING = "burning"
 STEP_MS = 10_000
-STALE_MS = 180_000
-"""Three missed 60 s heartbeats."""
+STALE_MS = 900_000
+"""Fifteen missed 60 s heartbeats: longer than the ``gatewaySilent`` limit (10 min), so a quiet
+gateway raises its alarm before its last state stops counting; a busy edge's late heartbeat does
+not cut a burning period short."""
 HOUR_MS = 3_600_000
 
 

@@ -38,7 +38,7 @@ def test_the_state_before_the_day_carries_in() -> None:
 
 def test_a_quiet_gateway_is_not_counted_burning_for_ever() -> None:
     result = burning_of({0: True}, {0: 100.0}, 0, DAY)
-    assert result.burning_h == pytest.approx(190_000 / HOUR_MS), "stale after 180 s"
+    assert result.burning_h == pytest.approx(910_000 / HOUR_MS), "stale after 900 s"
 
 
 def test_never_lit_has_no_mean_level() -> None:
