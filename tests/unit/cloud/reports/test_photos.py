@@ -115,3 +115,12 @@ def test_a_failed_write_removes_what_was_written(tmp_path: Path) -> None:
         store_photos(tmp_path, [first, second])
     left = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert left == [clash]
+
+
+def test_a_large_jpeg_is_decoded_reduced_and_shrunk_to_the_public_size() -> None:
+    data = encoded(Image.new("RGB", (4000, 3000), "green"), "JPEG", exif=exif_with_gps(8))
+    photo = check_photo(0, data, 5_000_000)
+    assert (photo.width, photo.height) == (4000, 3000)
+    with Image.open(io.BytesIO(photo.public)) as public:
+        assert public.size == (1200, 1600)  # orientation 8: a quarter turn
+        assert not public.getexif()
