@@ -1,7 +1,7 @@
 """Traffic levels per lane from loop-station readings in a real store.
 
 The demo's double-loop station (``vil-c001/loops``) runs in the simulator's traffic model over a
-weekday morning peak, sampled every interval (not through Modbus) into the embedded SQLite store;
+weekday morning peak, sampled every interval (not through Modbus) into the store (SQLite, InfluxDB);
 the residents' backfill and job turn it into ``traffic_level``. A synthetic single-loop station
 with one lane per occupancy band checks the DATEX II states, and staleness.
 """
@@ -9,6 +9,7 @@ with one lane per occupancy band checks the DATEX II states, and staleness.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,8 @@ from cloud.residents.api import traffic_levels
 from cloud.residents.jobs import backfill, run_traffic
 from cloud.residents.traffic import TrafficState
 from cloud.scheduler import JobContext
-from cloud.store import SqliteSettings, SqliteStore
+from cloud.store import InfluxSettings, SqliteSettings, StoreSettings, open_store
+from cloud.store.base import TimeSeriesStore
 from cloud.store.points import FieldValue, Point
 from eclor.clock import ManualClock, to_epoch_ms
 from simulators.scenario import load_scenario
@@ -37,11 +39,17 @@ MORNING = datetime(2026, 11, 3, 5, 0, tzinfo=UTC)  # Tuesday 06:00 local
 LINE = {"type": "LineString", "coordinates": [[5.92891, 49.46831], [5.93102, 49.46902]]}
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(
-        SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None)
-    )
+@pytest.fixture(params=["sqlite", "influxdb"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimeSeriesStore]:
+    if request.param == "sqlite":
+        settings = StoreSettings(
+            sqlite=SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None)
+        )
+    else:
+        server = request.getfixturevalue("influxdb")
+        database = f"traffic_{uuid.uuid4().hex[:12]}"
+        settings = StoreSettings(influxdb=InfluxSettings(url=server.url, database=database))
+    opened = await open_store(settings)
     yield opened
     await opened.close()
 
@@ -58,7 +66,7 @@ def station_fields(state: LoopStationState) -> dict[str, FieldValue]:
 
 
 async def simulate_demo_station(
-    store: SqliteStore, hours: int
+    store: TimeSeriesStore, hours: int
 ) -> tuple[LoopStationModel, list[Point]]:
     gateway = next(g for g in load_scenario("demo").gateways if g.id == "vil-c001")
     spec = next(d for d in gateway.devices if d.id == "loops")
@@ -86,7 +94,7 @@ def register_lanes(sessions: sessionmaker[Session], rows: list[dict[str, Any]]) 
 
 
 async def test_the_demo_station_gives_flow_speed_and_level_per_interval(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     model, readings = await simulate_demo_station(store, hours=3)
     sessions = sqlite_registry(tmp_path)
@@ -149,7 +157,7 @@ async def test_the_demo_station_gives_flow_speed_and_level_per_interval(
 
 
 async def test_occupancy_bands_give_datex_states_and_stale_stations_are_unknown(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     fields: dict[str, FieldValue] = {"lane_count": 4, "interval_s": 60}
     for number, occupancy in enumerate((10.0, 20.0, 40.0, 60.0), start=1):

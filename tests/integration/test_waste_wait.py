@@ -2,31 +2,37 @@
 
 The demo scenario's waste centre (``vil-dech``) runs in the simulator's event model for seven
 simulated days with a fixed seed; its :class:`GateControllerState` is sampled every poll (60 s,
-as the backfill does, not through Modbus) and written as ``waste_centre`` points into the
-embedded SQLite store. The residents' ``backfill`` job then reads them back and writes
-``waste_wait``; each published minute is compared with the true wait of the first vehicle that
-arrived after it (``WasteCentreModel.true_wait_at``).
+as the backfill does, not through Modbus) and written as ``waste_centre`` points into the store
+(the embedded SQLite store and a real InfluxDB, each test on both). The residents' ``backfill``
+job then reads them back and writes ``waste_wait``; each published minute is compared with the
+true wait of the first vehicle that arrived after it (``WasteCentreModel.true_wait_at``).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.errors import Conflict
+from cloud.registry import upgrade
 from cloud.registry.models_waste import WasteCentre
+from cloud.registry.traffic_stations import add_traffic_lane, list_traffic_lanes
 from cloud.registry.waste_centres import WasteCentreSpec, add_waste_centre, get_waste_centre
 from cloud.residents.api import best_times, current_wait, current_waits, forecast
 from cloud.residents.jobs import SETTINGS, backfill, run_forecasts
 from cloud.residents.wait import CentreView, Level, WaitEstimate, level_of
 from cloud.residents.waste_jobs import estimate_now, run_waits
 from cloud.scheduler import JobContext
-from cloud.store import SqliteSettings, SqliteStore
+from cloud.store import InfluxSettings, SqliteSettings, StoreSettings, open_store
+from cloud.store.base import TimeSeriesStore
 from cloud.store.points import Point
 from eclor.clock import ManualClock, to_epoch_ms
 from simulators.scenario import WasteCentreSpec as SimSpec
@@ -34,6 +40,7 @@ from simulators.scenario import load_scenario
 from simulators.state import GateControllerState
 from simulators.territory.build import waste_config
 from simulators.territory.waste import WasteCentreModel
+from tests.integration.test_registry_db import clean_sessions, registry_engine
 from tests.support.cloud_parts import sqlite_registry
 
 pytestmark = pytest.mark.integration
@@ -70,16 +77,23 @@ def demo_centre() -> SimSpec:
     return gateway.waste_centre
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(
-        SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None)
-    )
+@pytest.fixture(params=["sqlite", "influxdb"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TimeSeriesStore]:
+    """Both backends: the embedded SQLite store and a real InfluxDB."""
+    if request.param == "sqlite":
+        settings = StoreSettings(
+            sqlite=SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None)
+        )
+    else:
+        server = request.getfixturevalue("influxdb")
+        database = f"residents_{uuid.uuid4().hex[:12]}"
+        settings = StoreSettings(influxdb=InfluxSettings(url=server.url, database=database))
+    opened = await open_store(settings)
     yield opened
     await opened.close()
 
 
-async def simulate(store: SqliteStore, spec: SimSpec) -> WasteCentreModel:
+async def simulate(store: TimeSeriesStore, spec: SimSpec) -> WasteCentreModel:
     """Seven days of the centre, its gate controller written to ``store`` every poll."""
     state = GateControllerState()
     model = WasteCentreModel(
@@ -106,7 +120,7 @@ async def simulate(store: SqliteStore, spec: SimSpec) -> WasteCentreModel:
     return model
 
 
-def register(tmp_path: Path, store: SqliteStore, spec: SimSpec) -> JobContext:
+def register(tmp_path: Path, store: TimeSeriesStore, spec: SimSpec) -> JobContext:
     sessions = sqlite_registry(tmp_path)
     with sessions.begin() as session:
         add_waste_centre(
@@ -126,7 +140,7 @@ def register(tmp_path: Path, store: SqliteStore, spec: SimSpec) -> JobContext:
     return JobContext(sessions=sessions, store=store, clock=ManualClock(START))
 
 
-async def published(store: SqliteStore, field: str) -> dict[int, object]:
+async def published(store: TimeSeriesStore, field: str) -> dict[int, object]:
     series = await store.aggregate(
         "waste_wait",
         field,
@@ -140,7 +154,7 @@ async def published(store: SqliteStore, field: str) -> dict[int, object]:
     return {w.start_ms: w.value for s in series for w in s.windows}
 
 
-async def agreement(store: SqliteStore, model: WasteCentreModel) -> tuple[float, float, int]:
+async def agreement(store: TimeSeriesStore, model: WasteCentreModel) -> tuple[float, float, int]:
     """(share of open minutes whose level matches the true wait's, share whose range holds it,
     minutes compared)."""
     levels = await published(store, "level")
@@ -163,9 +177,14 @@ async def agreement(store: SqliteStore, model: WasteCentreModel) -> tuple[float,
     return matched / compared, covered / compared, compared
 
 
-@pytest.mark.parametrize("arrivals_per_hour", [None, 35.0], ids=["demo", "busy"])
+@pytest.mark.parametrize(
+    ("store", "arrivals_per_hour"),
+    [("sqlite", None), ("sqlite", 35.0), ("influxdb", 35.0)],
+    ids=["demo-sqlite", "busy-sqlite", "busy-influxdb"],
+    indirect=["store"],
+)
 async def test_published_wait_matches_the_queueing_model(
-    tmp_path: Path, store: SqliteStore, arrivals_per_hour: float | None
+    tmp_path: Path, store: TimeSeriesStore, arrivals_per_hour: float | None
 ) -> None:
     spec = demo_centre()
     if arrivals_per_hour is not None:
@@ -192,7 +211,7 @@ TUESDAY_OPENING = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 Sample = tuple[int, int, int, int | None]  # (minutes after opening, entries, exits, queue)
 
 
-async def gate_samples(store: SqliteStore, samples: list[Sample]) -> None:
+async def gate_samples(store: TimeSeriesStore, samples: list[Sample]) -> None:
     tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
     points = []
     for minute, entries, exits, queue in samples:
@@ -205,7 +224,7 @@ async def gate_samples(store: SqliteStore, samples: list[Sample]) -> None:
 
 
 async def estimate_at(
-    tmp_path: Path, store: SqliteStore, minutes_after_opening: float
+    tmp_path: Path, store: TimeSeriesStore, minutes_after_opening: float
 ) -> WaitEstimate:
     context = register(tmp_path, store, demo_centre())
     with context.sessions() as session:
@@ -220,7 +239,7 @@ def steady(first: int, last: int, base: int, queue: int | None = 0) -> list[Samp
 
 
 async def test_a_counter_reset_mid_day_keeps_the_vehicles_on_site(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     before = [(m, 1000, 1000, 0) for m in range(-10, 1)]  # closed: nothing moves
     filling = [(m, 1000 + m, 1000, 0) for m in range(1, 4)]  # three in, nobody out
@@ -235,7 +254,9 @@ async def test_a_counter_reset_mid_day_keeps_the_vehicles_on_site(
     assert not estimate.stale
 
 
-async def test_counters_that_wrap_at_2_32_keep_counting(tmp_path: Path, store: SqliteStore) -> None:
+async def test_counters_that_wrap_at_2_32_keep_counting(
+    tmp_path: Path, store: TimeSeriesStore
+) -> None:
     top = 2**32 - 2
     samples: list[Sample] = [(m, (top + max(m, 0)) % 2**32, top - 3, 0) for m in range(-5, 4)]
     await gate_samples(store, samples)
@@ -244,7 +265,7 @@ async def test_counters_that_wrap_at_2_32_keep_counting(tmp_path: Path, store: S
 
 
 async def test_stale_gate_readings_publish_inconnu_with_their_time(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     await gate_samples(store, steady(-5, 30, 100))
     estimate = await estimate_at(tmp_path, store, 33.5)  # newest reading 4.5 min old > 3 polls
@@ -257,14 +278,14 @@ async def test_stale_gate_readings_publish_inconnu_with_their_time(
     assert fresh.level is Level.FLUIDE
 
 
-async def estimate_at_again(store: SqliteStore, minutes_after_opening: float) -> WaitEstimate:
+async def estimate_at_again(store: TimeSeriesStore, minutes_after_opening: float) -> WaitEstimate:
     centre = CentreView.of(_row(demo_centre()), SETTINGS)
     at = TUESDAY_OPENING + timedelta(minutes=minutes_after_opening)
     return await estimate_now(store, centre, SETTINGS, at)
 
 
 async def test_a_silent_queue_detector_leaves_only_a_state(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     full = [(m, 100 + m, 100, 3) for m in range(-5, 9)]  # eight in by minute 8, queue of 3
     silent = [(m, 108, 100, None) for m in range(9, 20)]  # the queue register stops answering
@@ -287,7 +308,9 @@ async def test_a_silent_queue_detector_leaves_only_a_state(
         (datetime(2026, 11, 3, 13, 0, tzinfo=ZoneInfo("Europe/Paris")), "lunch break"),
     ],
 )
-async def test_closed_times_publish_ferme(store: SqliteStore, moment: datetime, why: str) -> None:
+async def test_closed_times_publish_ferme(
+    store: TimeSeriesStore, moment: datetime, why: str
+) -> None:
     tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
     readings = [
         Point("waste_centre", tags, {"entries": 5, "exits": 5, "queue_count": 0}, ms)
@@ -302,7 +325,7 @@ async def test_closed_times_publish_ferme(store: SqliteStore, moment: datetime, 
     assert not estimate.stale
 
 
-async def test_vehicles_left_after_closing_are_flagged_as_drift(store: SqliteStore) -> None:
+async def test_vehicles_left_after_closing_are_flagged_as_drift(store: TimeSeriesStore) -> None:
     # morning period 09:00-12:00: 10 in, 8 out, then nothing until 13:00
     closing = TUESDAY_OPENING + timedelta(hours=3)
     samples: list[Sample] = [(m, 10 if m > 0 else 0, 8 if m > 60 else 0, 0) for m in range(-5, 240)]
@@ -316,7 +339,7 @@ async def test_vehicles_left_after_closing_are_flagged_as_drift(store: SqliteSto
 
 
 async def test_forecast_and_current_wait_from_a_week_of_history(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     spec = demo_centre().model_copy(update={"arrivals_per_hour": 35.0})
     await simulate(store, spec)
@@ -358,7 +381,7 @@ async def test_forecast_and_current_wait_from_a_week_of_history(
 
 
 async def test_the_live_job_with_fast_polls_is_fresh_and_stamps_the_minute(
-    tmp_path: Path, store: SqliteStore
+    tmp_path: Path, store: TimeSeriesStore
 ) -> None:
     tags = {"gateway": "vil-dech", "device": "gate", "commune": "villerupt"}
     points = [
@@ -392,3 +415,46 @@ async def test_the_live_job_with_fast_polls_is_fresh_and_stamps_the_minute(
     assert row.time_ms == to_epoch_ms(TUESDAY_OPENING + timedelta(minutes=9))
     later = await run_waits(store, sessions, SETTINGS, now + timedelta(seconds=16))
     assert later[0].stale  # 19 s without a reading: more than 3 polls of 5 s
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    for engine in registry_engine(request, tmp_path):
+        upgrade(engine)
+        yield from clean_sessions(engine)
+
+
+def test_waste_centres_and_lanes_round_trip_on_both_registries(
+    registry: sessionmaker[Session],
+) -> None:
+    line = {"type": "LineString", "coordinates": [[5.9289, 49.4683], [5.93, 49.469]]}
+    with registry.begin() as session:
+        add_waste_centre(
+            session,
+            WasteCentreSpec(
+                centre_id="vil-dech", name="Déchetterie de Villerupt", commune="villerupt",
+                latitude=49.4612, longitude=5.9195, capacity=8, has_queue_detector=False,
+                opening_hours={"sat": ["09:00-18:00"], "tue": [["14:00", "18:00"], "09:00-12:00"]},
+                closed_dates=("2026-12-25", "2026-12-25", "2027-01-01"), wait_low_min=8.0,
+                wait_high_min=15.0,
+            ),
+        )  # fmt: skip
+        add_traffic_lane(
+            session, "vil-c001", "loops", 1, direction="in", segment="D16", geometry=line
+        )
+    with registry() as session:
+        centre = get_waste_centre(session, "vil-dech")
+        assert centre.opening_hours == {
+            "tue": [["09:00", "12:00"], ["14:00", "18:00"]],
+            "sat": [["09:00", "18:00"]],
+        }
+        assert centre.closed_dates == ["2026-12-25", "2027-01-01"]
+        assert not centre.has_queue_detector
+        view = CentreView.of(centre, SETTINGS)
+        assert (view.wait_low_min, view.wait_high_min) == (8.0, 15.0)
+        [lane] = list_traffic_lanes(session)
+        assert lane.geometry == line
+    with registry.begin() as session, pytest.raises(Conflict):
+        add_traffic_lane(
+            session, "vil-c001", "loops", 1, direction="in", segment="D16", geometry=line
+        )
