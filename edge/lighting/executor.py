@@ -35,6 +35,7 @@ from edge.metrics import EdgeMetrics
 
 log = logging.getLogger(__name__)
 
+MIN_DELAY_S = 0.001
 ReadingSink = Callable[[Sequence[Reading]], Awaitable[None]]
 
 
@@ -204,10 +205,14 @@ class LightingExecutor:
         for moment in moments:
             if moment is not None:
                 delay = min(delay, max(0.0, (moment - now_ms) / 1000))
-        for group in self._groups:
+        mono = self.clock.monotonic()
+        for group, run in self._groups.items():
             target = self._program_target(group, now)[0]
             delay = min(delay, max(0.0, (target.next_change - now).total_seconds()))
-        return delay
+            delay = min(delay, run.last_reading + self.config.reading_interval_s - mono)
+            if run.task is None or run.task.done():  # a send in progress defers the resend
+                delay = min(delay, run.last_send + self.config.reassert_s - mono)
+        return max(MIN_DELAY_S, delay)
 
     async def _pause(self, seconds: float) -> None:
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
