@@ -15,7 +15,8 @@
         ├── CommandRejected            a command that will not be executed (.command_id, .reason)
         ├── ActuatorError              a lighting back-end did not take a level (.actuator, .reason)
         │   ├── DaliTimeout            a DALI send got no answer in time (USB/serial dongle stuck)
-        │   └── DaliLineUnavailable    the DALI interface cannot be opened or is reconnecting
+        │   ├── DaliLineUnavailable    the DALI interface cannot be opened or is reconnecting
+        │   └── DaliBusFault           the interface answers but the DALI bus carries no frame
         └── ProvisionError             `eclor edge provision` cannot go on (password never shown)
             ├── AnswersError           flags or answers file incomplete or invalid (.problems)
             ├── AgentRunning           an agent already runs on this config: stop it first (.url)
@@ -91,6 +92,10 @@ class DaliTimeout(ActuatorError):
 
 class DaliLineUnavailable(ActuatorError):
     pass
+
+
+class DaliBusFault(ActuatorError):
+    """No bus power or a short: the gear fall to their SYSTEM FAILURE LEVEL after 550 ms."""
 
 
 class ProvisionError(EdgeError):

@@ -23,11 +23,12 @@ from typing import Any, TypeAlias
 from dali.address import GearBroadcast, GearShort
 from dali.command import Command
 from dali.driver.serial import DriverLubaRs232
+from dali.exceptions import DriverError
 from dali.gear import general as g
 
 from eclor.clock import Clock, to_epoch_ms
 from eclor.wire import Event, Reading
-from edge.errors import DaliLineUnavailable, DaliTimeout
+from edge.errors import ActuatorError, DaliBusFault, DaliLineUnavailable, DaliTimeout
 from edge.lighting import faults_kinds as kinds
 from edge.lighting.backends_config import DaliLineConfig
 from edge.lighting.dali_levels import percent_to_arc
@@ -69,6 +70,7 @@ class DaliLine:
         self._lock = asyncio.Lock()
         self._up = asyncio.Event()
         self._down = asyncio.Event()
+        self._down_reason = ""
         self._alarm_active = False
         self._commissioned: set[int] = set()
         self.active_failures: set[tuple[int, str]] = set()
@@ -133,13 +135,19 @@ class DaliLine:
                     return await driver.send(message)
             except TimeoutError:
                 self.timeouts += 1
-                self._down.set()
-                raise DaliTimeout(
-                    self.device_id, f"no answer from the interface within {timeout_s:.2f} s"
+                raise self._fail(
+                    DaliTimeout, f"no answer from the interface within {timeout_s:.2f} s"
                 ) from None
-            except (OSError, ConnectionError) as exc:
-                self._down.set()
-                raise DaliLineUnavailable(self.device_id, f"interface lost: {exc}") from None
+            except OSError as exc:
+                raise self._fail(DaliLineUnavailable, f"interface lost: {exc}") from None
+            except DriverError as exc:  # e.g. TransmissionError: no bus power, a short
+                raise self._fail(DaliBusFault, f"bus fault: {exc}") from None
+
+    def _fail(self, error: type[ActuatorError], reason: str) -> ActuatorError:
+        """Mark the line down (the supervisor reconnects) and build the error to raise."""
+        self._down_reason = reason
+        self._down.set()
+        return error(self.device_id, reason)
 
     async def _supervise(self) -> None:
         from edge.lighting.dali_poll import DaliPoller  # the poller needs a DaliLine: cycle
@@ -164,9 +172,12 @@ class DaliLine:
                     for poll in polls:
                         poll.cancel()
                     await asyncio.gather(*polls, return_exceptions=True)
-                reason = "interface stopped answering"
-            except (DaliTimeout, DaliLineUnavailable, OSError, TimeoutError) as exc:
+                reason = self._down_reason
+            except (ActuatorError, OSError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
+            except Exception as exc:  # a driver bug must not end the line's supervision
+                log.exception("DALI line %s: unexpected error", self.name)
+                reason = f"unexpected {type(exc).__name__}: {exc}"
             self._up.clear()
             self._down.set()
             self._disconnect()

@@ -9,8 +9,9 @@ through between them. Energy counters are read with the bank latched (python-dal
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from dali.memory import diagnostics, energy
 
 from eclor.clock import to_epoch_ms
 from eclor.wire import Event, Reading
+from edge.errors import ActuatorError
 from edge.lighting import faults_kinds as kinds
 from edge.lighting.dali_banks import read_latched
 from edge.lighting.dali_levels import arc_to_percent
@@ -39,16 +41,35 @@ class DaliPoller:
         self._no_bank: dict[int, set[int]] = {202: set(), 206: set()}
 
     async def run_status(self) -> None:
+        """Until cancelled (the line going down cancels it)."""
+        period = self.line.config.status_poll_s
         while True:
-            if not self.line.gear:
-                await self.line.refresh_gear()
-            await self.status_pass(self.line.config.status_poll_s)
+            with self._guard("status"):
+                if not self.line.gear:
+                    await self.line.refresh_gear()
+                await self.status_pass(period)
+                continue
+            await self.line.clock.sleep(period)
 
     async def run_energy(self) -> None:
-        await self.line.clock.sleep(self.line.config.energy_poll_s / 2)  # after a status pass
+        period = self.line.config.energy_poll_s
+        await self.line.clock.sleep(period / 2)  # not at the same time as the first status pass
         while True:
-            await self.line.refresh_gear()
-            await self.energy_pass(self.line.config.energy_poll_s)
+            with self._guard("energy"):
+                await self.line.refresh_gear()
+                await self.energy_pass(period)
+                continue
+            await self.line.clock.sleep(period)
+
+    @contextlib.contextmanager
+    def _guard(self, poll: str) -> Iterator[None]:
+        """Keep a poll loop alive: line errors are the supervisor's; anything else is logged."""
+        try:
+            yield
+        except ActuatorError as exc:
+            log.info("DALI line %s: %s poll interrupted (%s)", self.line.name, poll, exc)
+        except Exception:
+            log.exception("DALI line %s: %s poll failed; next pass later", self.line.name, poll)
 
     async def status_pass(self, spread_s: float) -> None:
         """Query every gear once, one every ``spread_s / gear`` seconds (0: as fast as the bus)."""

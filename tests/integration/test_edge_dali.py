@@ -19,7 +19,7 @@ import pytest
 
 from eclor.clock import ManualClock, ScaledClock
 from eclor.wire import Event, Reading
-from edge.errors import DaliLineUnavailable, DaliTimeout
+from edge.errors import DaliBusFault, DaliLineUnavailable, DaliTimeout
 from edge.lighting.actuators.dali import DaliActuator
 from edge.lighting.backends_config import DaliLineConfig, DaliTarget
 from edge.lighting.dali_line import DaliLine
@@ -307,3 +307,25 @@ async def test_gear_without_mains_at_start_are_found_and_commissioned_when_power
         await group.apply(25, 0)
         assert await group.read_back() == pytest.approx(24.85, abs=0.01)
     assert sink.kinds("dali_line_down") == []
+
+
+async def test_a_bus_without_power_is_a_line_down_and_the_gear_fall_to_system_failure_level(
+    served: tuple[SimLine, str], gear_clock: ManualClock
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink, system_failure_level_pct=50) as line:
+        everything = DaliActuator(line, DaliTarget(line="dali", broadcast=True))
+        await everything.apply(0, 0)
+        sim.bus_failure()
+        with pytest.raises((DaliBusFault, DaliTimeout)):  # a DAPC is not confirmed: timeout
+            await everything.apply(25, 0)
+        await until(lambda: sink.kinds("dali_line_down") == [("dali-dali", True)])
+        gear_clock.advance(0.6)
+        assert [g.actual_level for g in sim.gear] == [229] * 4  # the road stays lit
+        sim.bus_restore()
+        await line.wait_up(30)
+        await everything.apply(25, 0)
+        assert [g.actual_level for g in sim.gear] == [203] * 4
+        await until(lambda: len(sink.kinds("dali_line_down")) == 2)
+    assert sink.events[-1].detail.startswith("DALI line dali")
