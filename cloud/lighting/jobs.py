@@ -26,23 +26,20 @@ from cloud.lighting.commands import (
     Publish,
     new_command_id,
     send_command,
-    send_program,
     set_level_args,
     set_level_command,
 )
 from cloud.lighting.policy import PolicyStep, Raise, decide, level_for, vehicles_per_hour
-from cloud.lighting.programs import program_set
+from cloud.lighting.publishing import publish_current
 from cloud.registry.lighting import (
     OverrideSpec,
     list_policies,
     list_programs,
-    mark_published,
     record_evaluation,
     record_override,
 )
 from cloud.registry.models_lighting import AdaptivePolicy
 from cloud.scheduler import Job, JobContext
-from eclor.clock import to_epoch_ms
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -169,14 +166,7 @@ async def republish_programs(
         for row in list_programs(session):
             if only_pending and row.published_at is not None:
                 continue
-            message = program_set(
-                row.document,
-                gateway_id=row.gateway_id,
-                revision=row.revision,
-                issued_at_ms=to_epoch_ms(row.updated_at),
-            )
-            if send_program(publish, message):
-                mark_published(session, row.gateway_id, row.revision, now)
+            if publish_current(session, row.gateway_id, publish, now) is not None:
                 count += 1
         return count
 

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +42,14 @@ from cloud.scheduler import JobContext
 from cloud.store import Point, SqliteSettings, SqliteStore
 from eclor.clock import ManualClock, to_epoch_ms
 from tests.integration.test_api_harness import NOW, seed_fleet
-from tests.integration.test_lighting_api import GROUP, GW, BrokerWatch, add_group, program_doc
+from tests.integration.test_lighting_api import (
+    GROUP,
+    GW,
+    BrokerWatch,
+    add_group,
+    program_doc,
+    wipe_retained,
+)
 from tests.integration.test_registry_db import BACKENDS, clean_sessions, registry_engine
 from tests.services.mosquitto import MosquittoServer
 from tests.support.cloud_parts import sqlite_registry
@@ -88,6 +93,7 @@ async def stand(tmp_path: Path, mosquitto: MosquittoServer) -> AsyncIterator[Sta
     )
     publisher.start()
     assert await asyncio.to_thread(publisher.connected.wait, 10)
+    wipe_retained(mosquitto.port, GW)  # the session's broker keeps earlier tests' programs
     watch = BrokerWatch(mosquitto.port)
     context = JobContext(sessions, store, clock, publisher.publish)
     try:
@@ -226,12 +232,7 @@ async def test_programs_published_when_pending_and_republished_after_a_wipe(
         assert row is not None
         assert row.published_at == T0
 
-    wipe = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wipe-{secrets.token_hex(4)}")
-    wipe.connect("127.0.0.1", stand.broker.port)
-    wipe.loop_start()
-    wipe.publish(f"eclor/v1/{GW}/program", b"", qos=1, retain=True).wait_for_publish(5)
-    wipe.loop_stop()
-    wipe.disconnect()
+    wipe_retained(stand.broker.port, GW)
 
     assert await republish_programs(stand.context, publish) == 1
     late = BrokerWatch(stand.broker.port)

@@ -34,12 +34,12 @@ from cloud.lighting.commands import (
     clear_command,
     new_command_id,
     send_command,
-    send_program,
     set_level_args,
     set_level_command,
 )
 from cloud.lighting.policy import PolicyBody
-from cloud.lighting.programs import program_problems, program_set
+from cloud.lighting.programs import program_problems
+from cloud.lighting.publishing import publish_current
 from cloud.lighting.views import (
     TARGET_PATTERN,
     ClearView,
@@ -63,13 +63,11 @@ from cloud.registry.lighting import (
     group_ids,
     list_overrides,
     list_policies,
-    mark_published,
     put_policy,
     put_program,
     record_override,
 )
 from cloud.registry.models import Scope
-from eclor.clock import to_epoch_ms
 
 router = APIRouter(prefix=API_PREFIX, tags=["lighting"])
 WRITE_SCOPES = frozenset({Scope.ENERGY_MANAGER, Scope.ADMIN})
@@ -129,23 +127,20 @@ async def write_program(
     gateway_id: str,
     body: Annotated[dict[str, Any], Body(description="site, programs, calendars, assignments")],
 ) -> Response:
-    def store(session: Session) -> tuple[ProgramView, Any]:
+    def store(session: Session) -> ProgramView:
         get_gateway(session, gateway_id)
         problems = program_problems(body, group_ids(session, gateway_id))
         if problems:
             raise _program_refused(problems)
-        now = ctx.clock.now()
-        row = put_program(session, gateway_id, body, by=who.name, now=now)
-        message = program_set(
-            body, gateway_id=gateway_id, revision=row.revision, issued_at_ms=to_epoch_ms(now)
+        return ProgramView.of(
+            put_program(session, gateway_id, body, by=who.name, now=ctx.clock.now())
         )
-        return ProgramView.of(row), message
 
-    view, message = await ctx.in_registry(store)
-    if not send_program(ctx.deps.publish, message):
-        raise _broker_down(f"program revision {view.revision}")
+    view = await ctx.in_registry(store)
     now = ctx.clock.now()
-    await ctx.in_registry(lambda s: mark_published(s, gateway_id, view.revision, now))
+    sent = await ctx.in_registry(lambda s: publish_current(s, gateway_id, ctx.deps.publish, now))
+    if sent is None:
+        raise _broker_down(f"program revision {view.revision}")
     return uncached_json(view.model_copy(update={"published_at": now}))
 
 
