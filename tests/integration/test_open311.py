@@ -166,6 +166,7 @@ async def test_bad_requests_get_the_spec_error_array(
         ({"start_date": "hier"}, "start_date"),
         ({"start_date": "2026-11-01T00:00:00"}, "start_date"),
         ({"service_request_id": "1,x"}, "service_request_id"),
+        ({"service_request_id": "9" * 30}, "service_request_id"),
         ({"service_code": "voitures"}, "service_code"),
     ],
 )

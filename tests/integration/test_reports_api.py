@@ -205,6 +205,16 @@ async def test_wrong_body_type_and_huge_body(api: Api) -> None:
     assert stored(api) == (0, 0)
 
 
+async def test_unknown_or_absurd_ids_are_4xx_not_errors(api: Api) -> None:
+    assert (await api.client.get(f"{URL}/7")).status_code == 404
+    assert (await api.client.get(f"{URL}/{'9' * 30}")).status_code == 422
+    assert (await api.client.get(f"{URL}/0")).status_code == 422
+    assert (await api.client.get(f"{URL}/7/photos/{'0' * 32}")).status_code == 404
+    assert (await api.client.get(f"{URL}/7/photos/..%2F..%2Fregistry.sqlite")).status_code == 404
+    cursor = await api.client.get(URL, params={"cursor": "bm9wZQ"})
+    assert cursor.status_code == 422
+
+
 async def test_nearby_reports_nearest_first_with_a_next_link(api: Api) -> None:
     ids = {}
     for name, north_m in (("far", 900), ("near", 50), ("mid", 300), ("out", 3000)):

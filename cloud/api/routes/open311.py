@@ -191,7 +191,7 @@ async def one_request(request: Request, ctx: Ctx, request_id: str) -> Response:
 
     try:
         await _limited(request, ctx, "get")
-        if not (request_id.isdigit() and len(request_id) <= 18):
+        if not _number(request_id):
             raise Refused(404, f"service_request_id {request_id[:40]!r}: no such request")
         try:
             found = await ctx.in_registry(read)
@@ -218,7 +218,7 @@ class _Query:
         ids = params.get("service_request_id")
         if ids:  # the spec: other parameters are then ignored
             parts = ids.split(",")
-            if len(parts) > MAX_IDS or not all(p.strip().isdigit() for p in parts):
+            if len(parts) > MAX_IDS or not all(_number(p.strip()) for p in parts):
                 raise Refused(400, f"service_request_id: up to {MAX_IDS} numbers, comma-separated")
             query.ids = [int(p) for p in parts]
             return query
@@ -243,6 +243,10 @@ class _Query:
         if query.start and query.end and query.start > query.end:
             raise Refused(400, "start_date: after end_date")
         return query
+
+
+def _number(text: str) -> bool:
+    return text.isdigit() and len(text) <= 18
 
 
 def _date(params: Any, name: str) -> datetime | None:

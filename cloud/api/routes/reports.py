@@ -11,11 +11,11 @@ see the details and the original photos and move reports through their statuses
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -62,6 +62,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/reports", tags=["reports"])
 PUBLIC = {"x-eclor-public": True}
 Reader = Annotated[Principal, Depends(require_scope(READ_SCOPES))]
 Mover = Annotated[Principal, Depends(require_scope(READ_SCOPES))]
+ReportId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The report's number")]
 OPERATORS = "Scopes: technician, energy-manager, admin."
 DEFAULT_RADIUS_M = 500.0
 _STATUS_BY_HTTP = {
@@ -235,7 +236,7 @@ def _distance_key(after: str) -> tuple[float, int]:
     responses=problem_responses(404, 422, 429, 503),
     openapi_extra=PUBLIC,
 )
-async def report_view(request: Request, ctx: Ctx, _: PublicGet, report_id: int) -> Response:
+async def report_view(request: Request, ctx: Ctx, _: PublicGet, report_id: ReportId) -> Response:
     def read(session: Session) -> ReportView:
         row = get_report(session, report_id)
         return ReportView.of(row, photos_of(session, [row.id])[row.id])
@@ -251,7 +252,7 @@ async def report_view(request: Request, ctx: Ctx, _: PublicGet, report_id: int) 
     openapi_extra=PUBLIC,
 )
 async def public_photo(
-    request: Request, ctx: Ctx, _: PublicGet, report_id: int, photo_id: str
+    request: Request, ctx: Ctx, _: PublicGet, report_id: ReportId, photo_id: str
 ) -> Response:
     row, _found = await _photo(ctx, report_id, photo_id)
     if row.status == ReportStatus.REJECTED:
@@ -267,7 +268,7 @@ async def public_photo(
     responses={200: {"content": {"image/*": {}}}, **problem_responses(401, 403, 404, 429)},
 )
 async def original_photo(
-    request: Request, ctx: Ctx, _: Reader, report_id: int, photo_id: str
+    request: Request, ctx: Ctx, _: Reader, report_id: ReportId, photo_id: str
 ) -> Response:
     _row, photo = await _photo(ctx, report_id, photo_id)
     path = original_path(_photo_root(ctx), photo_id, extension_of(photo.original_type))
@@ -284,7 +285,7 @@ async def original_photo(
     description=f"The reporter's e-mail and phone, every status move. {OPERATORS}",
     responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
-async def report_details(request: Request, ctx: Ctx, _: Reader, report_id: int) -> Response:
+async def report_details(request: Request, ctx: Ctx, _: Reader, report_id: ReportId) -> Response:
     def read(session: Session) -> ReportDetail:
         row = get_report(session, report_id)
         photos = photos_of(session, [row.id])[row.id]
@@ -303,7 +304,7 @@ async def report_details(request: Request, ctx: Ctx, _: Reader, report_id: int) 
     ),
     responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
 )
-async def move_report(ctx: Ctx, who: Mover, report_id: int, body: StatusChange) -> Response:
+async def move_report(ctx: Ctx, who: Mover, report_id: ReportId, body: StatusChange) -> Response:
     def write(session: Session) -> ReportDetail:
         row = set_report_status(
             session, report_id, body.status, note=body.note, actor=who.name, now=ctx.clock.now()
@@ -324,14 +325,14 @@ async def _photo(ctx: ApiContext, report_id: int, photo_id: str) -> tuple[Report
     return await ctx.in_registry(read)
 
 
-def _photo_root(ctx: ApiContext) -> Path:
+def _photo_root(ctx: ApiContext) -> FilePath:
     root = ctx.settings.report_photo_dir
     if root is None:
         raise ApiProblem(NOT_FOUND, "this server keeps no photos")
     return root
 
 
-async def _read(path: Path, photo_id: str) -> bytes:
+async def _read(path: FilePath, photo_id: str) -> bytes:
     try:
         return await anyio.Path(path).read_bytes()
     except FileNotFoundError:
