@@ -4,13 +4,13 @@ ingest into the registry's open/clear life cycle; the cloud's silence check; the
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.alarms.jobs import run_silence_check
@@ -18,16 +18,21 @@ from cloud.alarms.kinds import DEVICE_SILENT, EDGE_KINDS, GATEWAY_SILENT, canoni
 from cloud.alarms.metrics import register_open_alarms
 from cloud.alarms.silence import SilenceSettings
 from cloud.registry.alarms import AlarmEvent, apply_alarm_event
+from cloud.registry.db import make_session_factory
 from cloud.registry.dead_letters import count_dead_letters_by_reason
 from cloud.registry.devices import add_device
+from cloud.registry.gateways import enroll_gateway, get_gateway
 from cloud.registry.health import record_devices_seen, record_status
+from cloud.registry.migrate import upgrade
+from cloud.registry.models import Device
 from cloud.registry.models_alarms import Alarm
 from cloud.scheduler import JobContext
 from cloud.store import SqliteSettings, SqliteStore
 from cloud.store.base import TimeSeriesStore
 from eclor.clock import ManualClock, to_epoch_ms
-from eclor.wire import DeviceHealth, Event, EventBatch, Status, encode
+from eclor.wire import DeviceHealth, Event, EventBatch, Reading, Status, encode
 from tests.integration.test_api_harness import open_api
+from tests.integration.test_registry_db import registry_engine
 from tests.services.mosquitto import MosquittoServer
 from tests.support.cloud_parts import enroll, running_ingest, sqlite_registry
 from tests.support.gateway import until
@@ -263,3 +268,54 @@ async def test_the_api_lists_filters_pages_and_acknowledges(tmp_path: Path) -> N
         assert registry.get_sample_value("eclor_alarms_open", {"kind": "lampFailure"}) == 1
         assert registry.get_sample_value("eclor_alarms_open", {"kind": "gearFailure"}) == 1
         assert registry.get_sample_value("eclor_alarms_open", {"kind": "daliLineDown"}) == 0
+
+
+async def test_the_ingest_marks_gateways_and_devices_heard(
+    edge: EdgeEvents, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        add_device(session, GW, "meter", profile="eastron-sdm630", now=datetime.now(UTC))
+    read_at = int(time.time() * 1000) - 120_000
+    reading = Reading(device="meter", measurement="energy", time=read_at, fields={"p_w": 1.0})
+    edge.client.send(7, [reading])
+    await until(lambda: 7 in edge.client.acks(), what="telemetry ack")
+
+    def heard() -> bool:
+        with sessions() as session:
+            device = session.get(Device, (GW, "meter"))
+            return device is not None and device.last_seen_at is not None
+
+    await until(heard, what="device marked seen")
+    with sessions() as session:
+        device = session.get(Device, (GW, "meter"))
+        assert device is not None
+        assert device.last_seen_at is not None
+        assert to_epoch_ms(device.last_seen_at) == read_at, "at its reading's time, not now"
+        gateway = get_gateway(session, GW)
+        assert gateway.last_seen_at is not None
+        assert gateway.last_seen_at > device.last_seen_at, "the gateway is heard now"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    yield from registry_engine(request, tmp_path)
+
+
+def test_the_life_cycle_on_both_registries(any_registry: Engine) -> None:
+    upgrade(any_registry)
+    sessions = make_session_factory(any_registry)
+    t0 = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        enroll_gateway(session, GW, now=t0)
+
+    def apply(minutes: int, active: bool) -> str:
+        event = AlarmEvent(GW, "ctrl", "cabinetDoorOpen", t0 + timedelta(minutes=minutes), active)
+        with sessions.begin() as session:
+            return apply_alarm_event(session, event).value
+
+    changes = [apply(0, True), apply(0, True), apply(5, True), apply(7, False), apply(5, True)]
+    assert changes == ["opened", "ignored", "refreshed", "cleared", "ignored"]
+    assert [apply(6, False), apply(9, True)] == ["ignored", "opened"]
+    rows = alarms(sessions)
+    assert [(r.count, r.cleared_at is None) for r in rows] == [(2, False), (1, True)]
+    assert rows[0].cleared_at == t0 + timedelta(minutes=7)
