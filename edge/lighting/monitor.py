@@ -17,9 +17,12 @@ power_out_of_tolerance group's controller  settled, lit, power outside expected 
 cabinet_door_open      controller          ``door_open`` true
 ====================== =================== ==============================================
 
-"Settled": the command is older than its fade plus ``settle_s``. Every condition must hold for
-``debounce`` consecutive readings to raise, and be false as many times to clear. The group's
-"controller" is its contactor's device, else its setpoint's, else its meter.
+"Settled": every command is older than its fade plus ``settle_s``. Groups sharing a meter are
+judged together (``faults_power``): expected power is the sum over the groups; the power-based
+``contactor_error`` needs a group with a contactor. Every condition must hold for ``debounce``
+consecutive readings to raise, and be false as many times to clear. The device of the power
+events is the first group's controller: its contactor's device, else its setpoint's, else its
+meter.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
 from astral import Observer
 from astral.sun import elevation
@@ -40,6 +42,7 @@ from edge.lighting import faults_kinds as kinds
 from edge.lighting.config import GroupConfig, LightingConfig
 from edge.lighting.dali_line import EventsSink
 from edge.lighting.faults_debounce import AlarmBoard
+from edge.lighting.faults_power import Commanded, Fed, judge_power
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +52,6 @@ SEVERITY: dict[str, Severity] = {
     kinds.POWER_OUT_OF_TOLERANCE: "warning",
     kinds.CABINET_DOOR_OPEN: "warning",
 }
-
-
-class Commanded(Protocol):
-    """What the monitor needs of the executor's ``GroupCommand``."""
-
-    @property
-    def target_pct(self) -> float: ...
-    @property
-    def lit(self) -> bool: ...
-    @property
-    def since_ms(self) -> int: ...
-    @property
-    def fade_s(self) -> float: ...
 
 
 class FaultMonitor:
@@ -81,7 +71,10 @@ class FaultMonitor:
         self.settle_s = settle_s
         self.board = AlarmBoard(debounce)
         self.observer = Observer(lighting.site.latitude, lighting.site.longitude)
-        self._metered = [g for g in lighting.groups if g.meter is not None]
+        self._meters: dict[str, list[GroupConfig]] = {}
+        for group in lighting.groups:
+            if group.meter is not None:
+                self._meters.setdefault(group.meter.device, []).append(group)
         self._controllers = {
             t.device for g in lighting.groups for t in (g.contactor, g.setpoint) if t is not None
         }
@@ -102,10 +95,9 @@ class FaultMonitor:
         try:
             for reading in readings:
                 self._check_controller(reading)
-                for group in self._metered:
-                    assert group.meter is not None
-                    if reading.device == group.meter.device:
-                        self._check_meter(group, reading)
+                groups = self._meters.get(reading.device)
+                if groups:
+                    self._check_meter(groups, reading)
         except Exception:
             log.exception("fault monitor failed on a reading; detection continues")
 
@@ -139,31 +131,37 @@ class FaultMonitor:
             fields = {"contactor_discrepancy_mask": int(mask)}
             self._see(reading, reading.device, kinds.CONTACTOR_ERROR, "mask", mask != 0, fields)
 
-    def _check_meter(self, group: GroupConfig, reading: Reading) -> None:
-        meter = group.meter
+    def _check_meter(self, groups: list[GroupConfig], reading: Reading) -> None:
+        meter = groups[0].meter
         assert meter is not None
         power = reading.fields.get(meter.power_field)
-        command = self.commanded(group.name)
-        if not isinstance(power, int | float) or isinstance(power, bool) or command is None:
+        if not isinstance(power, int | float) or isinstance(power, bool):
             return
-        device = self.controller(group)
-        lit_seen = power > meter.lit_above_w
-        settled = reading.time - command.since_ms >= (command.fade_s + self.settle_s) * 1000
-        day = self.daylight(from_epoch_ms(reading.time))
-        on = command.lit and command.target_pct > 0
-        fields: dict[str, float | str] = {"power_w": round(float(power), 1), "group": group.name}
-        burner = None if not (on or settled) else (not on and day and lit_seen)
-        self._see(reading, device, kinds.LAMP_UNEXPECTED_ON, group.name, burner, fields)
-        stuck = ((not on and not day and lit_seen) or (on and not lit_seen)) if settled else None
-        self._see(reading, device, kinds.CONTACTOR_ERROR, f"power:{group.name}", stuck, fields)
-        expected = meter.expected_w(command.target_pct)
-        off_tolerance: bool | None = None
-        if settled and on and lit_seen:
-            off_tolerance = abs(power - expected) > meter.tolerance_pct / 100 * expected
-        elif settled:
-            off_tolerance = False
-        fields = {**fields, "expected_w": round(expected, 1)}
-        self._see(reading, device, kinds.POWER_OUT_OF_TOLERANCE, group.name, off_tolerance, fields)
+        fed = []
+        for group in groups:
+            command = self.commanded(group.name)
+            if command is None:
+                return  # the executor has not decided yet
+            assert group.meter is not None
+            fed.append(Fed(group.meter, command, group.contactor is not None))
+        verdict = judge_power(
+            float(power),
+            fed,
+            now_ms=reading.time,
+            daylight=self.daylight(from_epoch_ms(reading.time)),
+            settle_s=self.settle_s,
+        )
+        device, source = self.controller(groups[0]), f"meter:{meter.device}"
+        fields: dict[str, float | str] = {
+            "power_w": round(float(power), 1),
+            "expected_w": round(verdict.expected_w, 1),
+            "group": ",".join(g.name for g in groups),
+        }
+        self._see(reading, device, kinds.LAMP_UNEXPECTED_ON, source, verdict.day_burner, fields)
+        self._see(reading, device, kinds.CONTACTOR_ERROR, source, verdict.contactor_error, fields)
+        self._see(
+            reading, device, kinds.POWER_OUT_OF_TOLERANCE, source, verdict.out_of_tolerance, fields
+        )
 
     def _see(
         self,
