@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.alarms.kinds import DEVICE_SILENT, GATEWAY_SILENT
-from cloud.registry.alarms import AlarmChange, AlarmEvent, apply_alarm_event, latest_alarm
+from cloud.registry.alarms import AlarmChange, AlarmEvent, apply_alarm_event, open_alarms
 from cloud.registry.models import Device, DeviceState, Gateway, GatewayStatus
 
 
@@ -68,42 +68,42 @@ def _poll_s(device: Device, settings: SilenceSettings) -> float:
 def check_silence(
     session: Session, now: datetime, settings: SilenceSettings
 ) -> Counter[AlarmChange]:
-    """Raise or clear the silence alarms of every enrolled gateway and its devices."""
+    """Raise or clear the silence alarms of every enrolled gateway and its devices.
+
+    Open silence alarms are read in one query, and only a change is written: a fleet of
+    thousands of quiet-as-usual devices costs two selects."""
+    open_now = {
+        (a.gateway_id, a.device_id, a.kind)
+        for a in open_alarms(session, kinds=(GATEWAY_SILENT, DEVICE_SILENT))
+    }
     done: Counter[AlarmChange] = Counter()
-    gateways = session.scalars(select(Gateway).where(Gateway.revoked.is_(False)))
     silent_gateways: set[str] = set()
-    for gateway in gateways:
+    for gateway in session.scalars(select(Gateway).where(Gateway.revoked.is_(False))):
         why = gateway_silence(gateway, now, settings)
         if why is not None:
             silent_gateways.add(gateway.id)
-        done[_apply(session, gateway.id, gateway.id, GATEWAY_SILENT, why, now, "critical")] += 1
+        key = (gateway.id, gateway.id, GATEWAY_SILENT)
+        done[_apply(session, key, why, key in open_now, now, "critical")] += 1
     for device in session.scalars(select(Device)):
         if device.gateway_id in silent_gateways:
             continue
+        key = (device.gateway_id, device.device_id, DEVICE_SILENT)
         why = device_silence(device, now, settings)
-        done[
-            _apply(session, device.gateway_id, device.device_id, DEVICE_SILENT, why, now, "warning")
-        ] += 1
+        done[_apply(session, key, why, key in open_now, now, "warning")] += 1
     return done
 
 
 def _apply(
     session: Session,
-    gateway_id: str,
-    device_id: str,
-    kind: str,
+    key: tuple[str, str, str],
     why: str | None,
+    is_open: bool,
     now: datetime,
     severity: str,
 ) -> AlarmChange:
-    if why is not None:
-        # A silence goes on being true: only its opening is news, not every check.
-        event = AlarmEvent(gateway_id, device_id, kind, now, True, severity, why)
-        latest_open = _is_open(session, gateway_id, device_id, kind)
-        return AlarmChange.IGNORED if latest_open else apply_alarm_event(session, event)
-    return apply_alarm_event(session, AlarmEvent(gateway_id, device_id, kind, now, False))
-
-
-def _is_open(session: Session, gateway_id: str, device_id: str, kind: str) -> bool:
-    latest = latest_alarm(session, gateway_id, device_id, kind)
-    return latest is not None and latest.cleared_at is None
+    # A silence going on is not news: only its start and its end are written.
+    if (why is not None) == is_open:
+        return AlarmChange.IGNORED
+    gateway_id, device_id, kind = key
+    event = AlarmEvent(gateway_id, device_id, kind, now, why is not None, severity, why or "")
+    return apply_alarm_event(session, event)
