@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -147,7 +146,7 @@ async def _serve_real(port: int, folder: Path, centres: int) -> None:
     from cloud.registry import make_engine, make_session_factory, sqlite_url, upgrade
     from cloud.store import SqliteSettings, SqliteStore
     from eclor.clock import WallClock
-    from tests.integration.test_public_api import seed_residents, wait_point
+    from tests.integration.test_public_api import seed_residents
 
     engine = make_engine(sqlite_url(folder / "registry.sqlite"))
     upgrade(engine)
@@ -157,12 +156,7 @@ async def _serve_real(port: int, folder: Path, centres: int) -> None:
     )
     sessions = make_session_factory(engine)
     now = clock.now().replace(microsecond=0)
-    await seed_residents(sessions, store, now)
-    for i in range(centres):
-        day = [now - timedelta(minutes=m) for m in range(24 * 60, 0, -1)]
-        await store.write(
-            [wait_point(f"centre-{i:02d}", at, wait=8.0, level="fluide") for at in day]
-        )
+    await seed_residents(sessions, store, now, [f"centre-{i:02d}" for i in range(centres)])
     settings = ApiSettings(public_get_per_s=1e9, public_get_burst=1_000_000_000)
     app = create_app(ApiDeps(sessions, store, clock, CollectorRegistry(), settings))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

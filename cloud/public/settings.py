@@ -9,15 +9,11 @@ from dataclasses import dataclass
 class PublicSettings:
     waste_refresh_s: int = 60
     """``waste_wait`` is written every minute: answers are cached and reusable that long."""
-    waste_stale_after_s: int = 300
-    """A wait observed longer ago than this is ``stale`` (five missed refreshes)."""
-    forecast_hours: int = 4
+    forecast_hours: float = 4.0
     """How far ahead the detail of a centre forecasts."""
     forecast_slot_s: int = 900
     traffic_interval_s: int = 60
     """Station interval assumed when the station's own ``interval_s`` is not known."""
-    traffic_stale_intervals: int = 3
-    """A lane not heard from for this many intervals is ``stale`` and its level ``unknown``."""
     traffic_min_refresh_s: int = 30
     traffic_max_refresh_s: int = 360
     page_size: int = 50

@@ -137,7 +137,7 @@ def test_a_resident_sees_the_levels_and_reports_dumping_on_a_phone(
         assert "Déchetterie de Villerupt (Villerupt)" in card.locator("h3").inner_text()
         assert card.locator(".badge").inner_text() == "modéré"
         assert "10 à 18 min" in card.inner_text()
-        assert "il y a 2 min" in card.inner_text()
+        assert "Mesuré il y a 1 min" in card.inner_text()
         card.get_by_role("button", name="Prévision et meilleur moment").click()
         card.get_by_text("Meilleur moment :").wait_for()
         assert card.locator(".slots li").count() >= 5

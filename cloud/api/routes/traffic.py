@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from cloud.api.problems import problem_responses
 from cloud.api.routes import API_PREFIX
-from cloud.public.geojson import FeatureCollection, Geometry
+from cloud.public.geojson import FeatureCollection
 from cloud.public.respond import (
     PUBLIC_MARK,
     cached_answer,
@@ -22,7 +21,7 @@ from cloud.public.respond import (
     public_json,
     settings_of,
 )
-from cloud.public.traffic import station_positions, traffic_state
+from cloud.public.traffic import traffic_state
 from cloud.public.ttl import Computed
 
 router = APIRouter(prefix=API_PREFIX, tags=["residents"])
@@ -31,7 +30,8 @@ LANE_PROPERTIES: dict[str, Any] = {
     "gateway": "station's gateway",
     "device": "the loop station",
     "lane": "lane number",
-    "segment": "road segment name (null when not registered)",
+    "direction": "the lane's direction",
+    "segment": "road segment name",
     "level": "DATEX II: freeFlow, heavy, congested, impossible or unknown (stale)",
     "flow_vph": "vehicles per hour over the last interval",
     "occupancy_pct": "share of the interval the loop was covered, %",
@@ -39,7 +39,7 @@ LANE_PROPERTIES: dict[str, Any] = {
     "interval_s": "the station's reporting interval",
     "observed_at": "when the interval was measured (UTC)",
     "age_s": "seconds since then",
-    "stale": "older than three intervals",
+    "stale": "no reading for three intervals (level `unknown`)",
 }
 
 
@@ -67,14 +67,9 @@ async def traffic(request: Request) -> Response:
     intervals = getattr(request.app.state, "traffic_refresh_s", settings.traffic_interval_s)
 
     async def compute() -> Computed:
-        positions = await ctx.in_registry(_positions)
-        state = await traffic_state(ctx.store, positions, now, settings)
+        state = await traffic_state(ctx.store, ctx.deps.sessions, now, settings)
         request.app.state.traffic_refresh_s = state.refresh_s
         return state.collection.model_dump_json().encode(), {}
 
     cached, left = await cached_answer(request, ("traffic",), now, intervals, compute)
     return public_json(request, cached, left, media_type=GEOJSON)
-
-
-def _positions(session: Session) -> dict[str, Geometry]:
-    return station_positions(session)

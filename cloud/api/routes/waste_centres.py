@@ -33,12 +33,12 @@ from cloud.public.waste import (
     CentreSite,
     WasteCentreDetail,
     WasteCentres,
-    best_time,
     centre,
     centre_sites,
     current_waits,
     forecast,
 )
+from cloud.residents import api as residents
 from eclor.wire.topics import GATEWAY_ID_PATTERN
 
 router = APIRouter(prefix=API_PREFIX, tags=["residents"])
@@ -67,7 +67,7 @@ async def waste_centres(request: Request) -> Response:
     now = ctx.clock.now()
 
     async def compute() -> Computed:
-        listing = await _listing(request, ctx, settings, now, size, after)
+        listing = await _listing(request, ctx, now, size, after)
         return listing.model_dump_json().encode(), link_header(listing.next)
 
     cached, left = await cached_answer(
@@ -112,18 +112,15 @@ async def _sites(ctx: ApiContext, now: datetime) -> dict[str, CentreSite]:
 async def _listing(
     request: Request,
     ctx: ApiContext,
-    settings: PublicSettings,
     now: datetime,
     size: int,
     after: str | None,
 ) -> WasteCentres:
     sites = await _sites(ctx, now)
-    waits = await current_waits(ctx.store)
-    ids = sorted(i for i in {*sites, *waits} if after is None or i > after)
+    waits = await current_waits(ctx.store, ctx.deps.sessions, now)
+    ids = sorted(i for i in sites if i in waits and (after is None or i > after))
     page = ids[:size]
-    items = [
-        centre(i, sites.get(i), waits.get(i), now, settings, f"{COLLECTION}/{i}") for i in page
-    ]
+    items = [centre(sites[i], waits[i], now, f"{COLLECTION}/{i}") for i in page]
     more = page[-1] if len(ids) > size else None
     return WasteCentres(items=items, next=next_link(request, more), generated_at=now)
 
@@ -132,9 +129,14 @@ async def _detail(
     ctx: ApiContext, settings: PublicSettings, now: datetime, centre_id: str
 ) -> WasteCentreDetail:
     site = (await _sites(ctx, now)).get(centre_id)
-    row = (await current_waits(ctx.store)).get(centre_id)
-    if site is None and row is None:
+    estimate = await residents.current_wait(ctx.store, ctx.deps.sessions, centre_id, now)
+    if site is None or estimate is None:
         raise NotFound("waste centre", centre_id)
-    summary = centre(centre_id, site, row, now, settings, f"{COLLECTION}/{centre_id}")
-    slots = await forecast(ctx.store, centre_id, now, settings)
-    return WasteCentreDetail(**summary.model_dump(), forecast=slots, best_time=best_time(slots))
+    summary = centre(site, estimate, now, f"{COLLECTION}/{centre_id}")
+    slots, best = await forecast(ctx.store, centre_id, now, settings.forecast_hours)
+    return WasteCentreDetail(
+        **summary.model_dump(),
+        forecast=slots,
+        best_time=best[0] if best else None,
+        best_times=best,
+    )
