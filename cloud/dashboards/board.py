@@ -71,7 +71,13 @@ class Board:
     description: str
     variables: tuple[Variable, ...]
     panels: tuple[PanelSpec, ...]
-    time_from: Literal["now-24h", "now-7d", "now-30d"] = "now-7d"
+    time_from: Literal["now-24h", "now-2d", "now-7d", "now-30d"] = "now-7d"
+    ahead_h: int = 0
+    """Hours shown after now (a forecast's future slots): the range ends at ``now+<h>h``."""
+
+    @property
+    def time_to(self) -> str:
+        return f"now+{self.ahead_h}h" if self.ahead_h else "now"
 
     def build(self) -> Dashboard:
         builder = (
@@ -80,7 +86,7 @@ class Board:
             .description(self.description)
             .tags(["eclor"])
             .timezone(TIMEZONE)
-            .time(self.time_from, "now")
+            .time(self.time_from, self.time_to)
             .refresh("5m")
             .editable()
             .tooltip(DashboardCursorSync.CROSSHAIR)

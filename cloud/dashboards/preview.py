@@ -48,6 +48,7 @@ def preview(
 ) -> PreviewResult:
     result = PreviewResult()
     for board in boards:
+        window = Range(window.start_ms, window.end_ms + board.ahead_h * 3_600_000, window.interval)
         chosen = reader.choose(board, window, prefer=prefer, strict=False)
         result.variables[board.uid] = chosen
         folder = out / board.uid

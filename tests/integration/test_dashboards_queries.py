@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from cloud.dashboards.board import TagVariable
+from cloud.dashboards.board import Board, TagVariable
 from cloud.dashboards.boards import BOARDS
 from cloud.dashboards.build import board_json
 from cloud.dashboards.catalog import MEASUREMENTS
@@ -36,6 +37,8 @@ from cloud.dashboards.panels import REF_IDS
 from cloud.dashboards.query import Query
 from cloud.ingest.convert import event_points, status_point
 from cloud.registry.baselines import set_baseline
+from cloud.registry.traffic_stations import add_traffic_lane
+from cloud.registry.waste_centres import WasteCentreSpec, add_waste_centre
 from cloud.scheduler import JOB_MODULES, JobContext
 from cloud.store import InfluxSettings, InfluxStore, point_from_reading
 from eclor.cli import app
@@ -50,14 +53,16 @@ from edge.lighting.executor import LightingExecutor
 from edge.metrics import EdgeMetrics
 from simulators.dali import BusTiming, serve_luba_tcp
 from simulators.dali import DaliLine as SimLine
-from simulators.scenario import load_scenario
+from simulators.scenario import LoopStationSpec, load_scenario
 from tests.services.influxdb import InfluxDBServer
 from tests.support.cloud_parts import enroll, sqlite_registry
 
 pytestmark = pytest.mark.integration
 
 PARIS = ZoneInfo("Europe/Paris")
-END = datetime(2026, 11, 28, 12, 0, tzinfo=PARIS)
+# A Friday noon: the two days before hold weekday afternoons, which the waste centre's forecast
+# of the coming afternoon is built from.
+END = datetime(2026, 11, 27, 12, 0, tzinfo=PARIS)
 DAYS = 2
 START = END - timedelta(days=DAYS)
 WINDOW = Range(to_epoch_ms(START), to_epoch_ms(END), "1h")
@@ -69,12 +74,7 @@ PREFER = {
     "gateway": "vil-c001",
     "group": "main_street",
 }
-NOT_PRODUCED = {
-    "waste_wait": "cloud.residents.jobs.backfill writes nothing yet",
-    "waste_attendance": "cloud.residents.jobs.backfill writes nothing yet",
-    "waste_forecast": "cloud.residents.jobs.backfill writes nothing yet",
-    "traffic_level": "cloud.residents.jobs.backfill writes nothing yet",
-}
+NOT_PRODUCED: dict[str, str] = {}
 NUMERIC_UNITS = {"kwatth", "watth", "watt", "amp", "volt", "percent", "h", "m", "s", "none"}
 
 
@@ -135,11 +135,47 @@ async def _derived(url: str, database: str, folder: Path) -> None:
                 ("aud-c001", 1600.0),
             ):
                 set_baseline(session, gateway, now=END, installed_w=watts, meter_device="meter")
+            _register_residents(session)
         context = JobContext(sessions, store, ManualClock(END))
         for name in JOB_MODULES:
             await importlib.import_module(name).backfill(context, START, END)
     finally:
         await store.close()
+
+
+def _register_residents(session: Session) -> None:
+    """The demo's waste centre and loop lanes, under the device ids the backfill uses."""
+    for spec in load_scenario("demo").gateways:
+        centre = spec.waste_centre
+        if centre is not None:
+            add_waste_centre(
+                session,
+                WasteCentreSpec(
+                    centre_id=spec.id,
+                    name=spec.site,
+                    commune=spec.commune,
+                    latitude=spec.latitude,
+                    longitude=spec.longitude,
+                    capacity=centre.bays,
+                    opening_hours={d: list(p) for d, p in centre.opening_hours.items()},
+                    closed_dates=tuple(d.isoformat() for d in centre.closed_dates),
+                ),
+            )
+        point = {"type": "Point", "coordinates": [spec.longitude, spec.latitude]}
+        for device in spec.devices:
+            if not isinstance(device, LoopStationSpec):
+                continue
+            for number, lane in enumerate(device.lanes, start=1):
+                add_traffic_lane(
+                    session,
+                    spec.id,
+                    device.id,
+                    number,
+                    direction=lane.direction,
+                    segment=f"{spec.site} ({lane.direction})",
+                    geometry=point,
+                    interval_s=device.interval_s,
+                )
 
 
 def _statuses(gateways: Sequence[str]) -> list[Status]:
@@ -314,7 +350,7 @@ def test_every_panel_returns_series_with_the_catalog_units(reader: InfluxReader)
                 if not _checkable(query):
                     unchecked.append(name)
                     continue
-                series = reader.panel_series(query, chosen, WINDOW)
+                series = reader.panel_series(query, chosen, _window(board))
                 assert series, f"{name}: no series for {chosen}"
                 _check_series(name, query, series)
                 assert _unit_of(panel_json, REF_IDS[index]) == query.effective_unit, name
@@ -329,6 +365,11 @@ def test_every_panel_returns_series_with_the_catalog_units(reader: InfluxReader)
         if isinstance(q, Query) and not _checkable(q)
     }
     assert set(unchecked) == expected
+
+
+def _window(board: Board) -> Range:
+    """The test's range as the board shows it: a forecast board reaches past now."""
+    return Range(WINDOW.start_ms, WINDOW.end_ms + board.ahead_h * 3_600_000, WINDOW.interval)
 
 
 def _check_series(name: str, query: Query, series: list[Any]) -> None:

@@ -68,6 +68,7 @@ PANELS = (
         ),
         ((10, "orange"), (20, "red")),
         width=24,
+        description="La prévision couvre les 6 prochaines heures (créneaux de 15 min).",
     ),
     PanelSpec(
         "Fréquentation par jour (véhicules)",
@@ -92,5 +93,6 @@ BOARD = Board(
     description="Attente, véhicules sur site, prévision contre réalité, fréquentation quotidienne.",
     variables=(WASTE_COMMUNE, WASTE_SITE),
     panels=PANELS,
-    time_from="now-7d",
+    time_from="now-2d",
+    ahead_h=6,
 )
