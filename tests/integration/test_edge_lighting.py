@@ -49,6 +49,7 @@ from simulators.runner import start_territory
 from simulators.scenario import load_scenario
 from simulators.state import CabinetState, LaneState, LoopStationState, MeterState
 from tests.services.mosquitto import MosquittoServer
+from tests.services.plugin import MosquittoFactory
 from tests.support.gateway import until, write_config
 from tests.support.test_cloud import CloudStandIn
 
@@ -205,11 +206,10 @@ def set_level(clock: Clock, level: float, until_at: datetime) -> Command:
 
 
 async def test_a_night_an_offline_override_and_an_offline_restart(
-    tmp_path: Path,
-    mosquitto: MosquittoServer,
-    cloud: CloudStandIn,
-    cabinet: tuple[int, CabinetState],
+    tmp_path: Path, mosquitto_factory: MosquittoFactory, cabinet: tuple[int, CabinetState]
 ) -> None:
+    mosquitto = mosquitto_factory()  # a broker of its own: this test stops it
+    cloud = CloudStandIn(mosquitto.host, mosquitto.port)
     port, cab = cabinet
     path = config(tmp_path, mosquitto.port, port)
     paho.mqtt.publish.single(
@@ -247,8 +247,12 @@ async def test_a_night_an_offline_override_and_an_offline_restart(
             assert result.ok, result.detail
             assert result.observed == {"target_pct": 30.0, "level_pct": 30.0}
             assert (cab.contactors[0], cab.dim_setpoint_pct) == (True, 30)
-            lit_readings = [r for r in cloud.readings() if r[2] == "lighting"]
-            assert any(r[3]["source"] == "override" for r in lit_readings)
+            await until(
+                lambda: any(
+                    r[2] == "lighting" and r[3]["source"] == "override" for r in cloud.readings()
+                ),
+                what="an override lighting reading in the cloud",
+            )
 
             mosquitto.stop()
             await until(lambda: not agent.link.connected.is_set(), what="link down")
@@ -273,6 +277,7 @@ async def test_a_night_an_offline_override_and_an_offline_restart(
             assert not agent.link.connected.is_set()
     finally:
         watcher.cancel()
+        cloud.close()
 
 
 async def test_demo_cabinet_drives_its_dali_line_and_answers_with_the_level_read_back(
