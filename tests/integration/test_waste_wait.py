@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,10 +32,12 @@ from cloud.residents.jobs import SETTINGS, backfill, run_forecasts
 from cloud.residents.wait import CentreView, Level, WaitEstimate, level_of
 from cloud.residents.waste_jobs import estimate_now, run_waits
 from cloud.scheduler import JobContext
-from cloud.store import InfluxSettings, SqliteSettings, StoreSettings, open_store
+from cloud.store import InfluxSettings, SqliteSettings, SqliteStore, StoreSettings, open_store
 from cloud.store.base import TimeSeriesStore
-from cloud.store.points import Point
+from cloud.store.points import Point, point_from_reading
 from eclor.clock import ManualClock, to_epoch_ms
+from eclor.wire import Reading
+from simulators.backfill import backfill as sim_backfill
 from simulators.scenario import WasteCentreSpec as SimSpec
 from simulators.scenario import load_scenario
 from simulators.state import GateControllerState
@@ -140,12 +143,17 @@ def register(tmp_path: Path, store: TimeSeriesStore, spec: SimSpec) -> JobContex
     return JobContext(sessions=sessions, store=store, clock=ManualClock(START))
 
 
-async def published(store: TimeSeriesStore, field: str) -> dict[int, object]:
+async def published(
+    store: TimeSeriesStore,
+    field: str,
+    start: datetime = START,
+    end: datetime = START + timedelta(days=DAYS),
+) -> dict[int, object]:
     series = await store.aggregate(
         "waste_wait",
         field,
-        start_ms=to_epoch_ms(START),
-        end_ms=to_epoch_ms(START + timedelta(days=DAYS)),
+        start_ms=to_epoch_ms(start),
+        end_ms=to_epoch_ms(end),
         every_ms=60_000,
         fn="last",
         where={"site": "vil-dech"},
@@ -458,3 +466,51 @@ def test_waste_centres_and_lanes_round_trip_on_both_registries(
         add_traffic_lane(
             session, "vil-c001", "loops", 1, direction="in", segment="D16", geometry=line
         )
+
+
+async def test_history_from_eclor_sim_backfill_gives_waits_forecast_and_traffic(
+    tmp_path: Path,
+) -> None:
+    """``eclor sim backfill``'s readings (the demo, 2 days), stored as the ingest stores them,
+    then the residents' backfill: every minute has a published wait, the forecast has slots."""
+    end = datetime(2026, 11, 10, tzinfo=UTC)  # Tuesday 01:00 local
+    history = tmp_path / "history.jsonl"
+    sim_backfill(load_scenario("demo"), end, 2, history)
+    decoder = msgspec.json.Decoder(Reading)
+    wanted = ("waste_centre", "traffic")
+    readings = [decoder.decode(line) for line in history.read_bytes().splitlines()]
+    points = [point_from_reading(r, r.tags["gateway"]) for r in readings if r.measurement in wanted]
+    store = await SqliteStore.open(SqliteSettings(path=tmp_path / "ts.sqlite", retention_days=None))
+    try:
+        await store.write(points)
+        context = register(tmp_path, store, demo_centre())
+        with context.sessions.begin() as session:
+            add_traffic_lane(
+                session, "vil-c001", "loops", 1, direction="in", segment="D16",
+                geometry={"type": "Point", "coordinates": [5.9289, 49.4683]},
+            )  # fmt: skip
+        start = end - timedelta(days=2)
+        await backfill(replace(context, clock=ManualClock(end)), start, end)
+
+        levels = await published(store, "level", start, end)
+        assert len(levels) == 2 * 1440  # one point a minute
+        assert {"fermé", "fluide"} <= set(map(str, levels.values()))
+        days = await store.aggregate(
+            "waste_attendance", "vehicles", start_ms=to_epoch_ms(start - timedelta(hours=1)),
+            end_ms=to_epoch_ms(end), every_ms=3_600_000, fn="last", group_by=("site",),
+        )  # fmt: skip
+        per_day = [w.value for series in days for w in series.windows]
+        assert len(per_day) == 3  # Sunday, Monday and the first hour of Tuesday
+        assert all(isinstance(v, int) and v > 0 for v in per_day[:2])  # open days had visitors
+        assert per_day[2] == 0  # Tuesday opens at 09:00
+        noon = end + timedelta(hours=12)  # Tuesday 13:00 local
+        await run_forecasts(replace(context, clock=ManualClock(noon)))
+        slots = await forecast(store, "vil-dech", noon, hours=6)
+        local = {s.start.astimezone(ZoneInfo("Europe/Paris")).hour: s for s in slots}
+        assert local[13].level is Level.FERME
+        assert local[15].wait_min is not None  # Tuesday 14:00-18:00: Monday's weekday profile
+        assert local[18].level is Level.FERME
+        traffic = await store.latest("traffic_level", group_by=("gateway", "lane"))
+        assert [(r.tags["gateway"], r.tags["lane"]) for r in traffic] == [("vil-c001", "1")]
+    finally:
+        await store.close()
