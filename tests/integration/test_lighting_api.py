@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,13 @@ from cloud.registry.lighting import get_program, list_overrides
 from cloud.store import SqliteSettings, SqliteStore
 from eclor.clock import ManualClock, to_epoch_ms
 from eclor.wire import Command, CommandResult, ProgramSet, decode, encode
+from edge.lighting.dali_levels import percent_to_arc
+from simulators.dali import BusTiming, serve_luba_tcp
+from simulators.dali import DaliLine as SimLine
 from tests.integration.test_api_harness import NOW, Api, seed_fleet
 from tests.services.mosquitto import MosquittoServer
 from tests.support.cloud_parts import running_ingest
-from tests.support.gateway import until
+from tests.support.gateway import running_agent, until, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -588,3 +592,74 @@ async def test_policy_refusals(lit: LightingApi) -> None:
         assert field in [e["loc"][-1] for e in response.json()["errors"]], case
     missing = await lit.client.get("/api/v1/lighting/policies/p1", headers=lit.auth("admin"))
     assert missing.status_code == 404
+
+
+async def test_override_reaches_the_dali_gear_of_a_real_agent(
+    lit: LightingApi, tmp_path: Path
+) -> None:
+    """API → Mosquitto → edge agent → DALI (LUBA on TCP) → simulated gear, and the level read
+    back from the gear comes home in the command result through the ingest."""
+    sim = SimLine(4, timing=BusTiming(speed=20), rated_power_w=40.0, standby_w=0.4)
+    for gear in sim.gear:
+        gear.settings.groups.add(0)
+    async with await serve_luba_tcp(sim) as luba:
+        assert luba.tcp_address is not None
+        config = write_config(
+            tmp_path,
+            GW,
+            lit.broker.port,
+            buses=[],
+            devices=[],
+            lighting={
+                "state_path": "lighting.json",
+                "tick_s": 60,
+                "site": {"latitude": 49.47, "longitude": 5.91},
+                "dali_lines": [
+                    {
+                        "name": "dali",
+                        "port": f"luba232:socket://127.0.0.1:{luba.tcp_address[1]}",
+                        "status_poll_s": 3600,
+                        "energy_poll_s": 3600,
+                    }
+                ],
+                "groups": [{"name": GROUP, "dali": {"line": "dali", "group": 0}}],
+            },
+        )
+        wall = datetime.now(UTC)  # the agent runs on wall time: so does the API from here
+        lit.api.clock.advance((wall - lit.api.clock.now()).total_seconds())
+        async with (
+            running_ingest(lit.api.store, lit.api.sessions, lit.broker.port),
+            running_agent(config),
+        ):
+            # Right after start the line is still finding its gear: the edge then answers
+            # without a read-back level. Wait for one that has it.
+            deadline = time.monotonic() + 20
+            while "level_pct" not in (await override(lit, 100.0))["observed"]:
+                assert time.monotonic() < deadline, "the agent's DALI line never read back"
+                await asyncio.sleep(0.5)
+            for level in (30.0, 70.0):
+                result = await override(lit, level)
+                assert result["state"] == "succeeded", result
+                arc = percent_to_arc(level)
+                assert [g.actual_level for g in sim.gear] == [arc] * 4
+                assert result["observed"]["target_pct"] == level, result
+                assert result["observed"]["level_pct"] == pytest.approx(level, abs=1.0)
+
+
+async def override(lit: LightingApi, level: float) -> dict[str, Any]:
+    """An override of the group at ``level`` for an hour, answered with its result."""
+    until_at = lit.api.clock.now() + timedelta(hours=1)
+    response = await lit.client.post(
+        "/api/v1/lighting/overrides?wait=8",
+        json={
+            "gateway": GW,
+            "target": f"group:{GROUP}",
+            "level_pct": level,
+            "until": until_at.isoformat(),
+            "fade_s": 0,
+        },
+        headers=lit.auth("energy-manager"),
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()["result"]
+    return result
