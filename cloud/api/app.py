@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from cloud.api.audit import AuditMiddleware, AuditRecorder
 from cloud.api.bodylimit import BodyLimitMiddleware
-from cloud.api.deps import ApiContext, ApiDeps
+from cloud.api.deps import ApiContext, ApiDeps, ApiSettings
 from cloud.api.metrics import MetricsMiddleware
 from cloud.api.openapi import install_openapi
 from cloud.api.problems import install_problem_handlers
@@ -75,6 +75,12 @@ ROUTE_MODULES = (
 )
 
 
+def _larger_bodies(settings: ApiSettings) -> dict[tuple[str, str], int]:
+    """Routes whose bodies may exceed ``max_body_bytes``: a report carries its photos."""
+    report = settings.report_max_photos * settings.report_max_photo_bytes + 65_536
+    return {("POST", "/api/v1/reports"): report}
+
+
 def create_app(deps: ApiDeps) -> FastAPI:
     """The API over ``deps``; it registers its metrics in ``deps.metrics`` (once per registry)."""
     app = FastAPI(
@@ -89,7 +95,11 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.state.context = context
     install_problem_handlers(app)
     app.add_middleware(AuditMiddleware, recorder=AuditRecorder(context))  # innermost: sees routes
-    app.add_middleware(BodyLimitMiddleware, max_bytes=deps.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=deps.settings.max_body_bytes,
+        per_route=_larger_bodies(deps.settings),
+    )
     app.add_middleware(
         MetricsMiddleware, metrics=context.metrics
     )  # outside ours: counts every answer

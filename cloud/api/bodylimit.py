@@ -5,6 +5,9 @@ body sent without one (chunked) is counted as the app reads it, and the read tha
 limit raises ``HTTPException(413)`` (the one exception FastAPI lets through from a body read),
 which the problem handlers answer. (FastAPI's own
 ``max_body_size`` answers the first case in plain text, outside the app's error handlers.)
+
+Some routes take more than the default (a report with photos): ``per_route`` maps
+``(method, path)`` to that route's own limit.
 """
 
 from __future__ import annotations
@@ -17,17 +20,21 @@ from cloud.api.problems import TOO_LARGE, ApiProblem, problem_response
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_route: dict[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_route = per_route or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_route.get((scope["method"], scope["path"]), self.max_bytes)
         declared = Request(scope).headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            problem = ApiProblem(TOO_LARGE, f"the body may not exceed {self.max_bytes} bytes")
+        if declared.isdigit() and int(declared) > limit:
+            problem = ApiProblem(TOO_LARGE, f"the body may not exceed {limit} bytes")
             await problem_response(Request(scope), problem)(scope, receive, send)
             return
         received = 0
@@ -37,8 +44,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, f"the body may not exceed {self.max_bytes} bytes")
+                if received > limit:
+                    raise HTTPException(413, f"the body may not exceed {limit} bytes")
             return message
 
         await self.app(scope, counted, send)

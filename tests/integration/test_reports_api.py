@@ -42,7 +42,6 @@ def settings(tmp_path: Path, **changes: Any) -> ApiSettings:
         "report_photo_dir": tmp_path / "photos",
         "report_bounds": BOUNDS,
         "report_max_photo_bytes": 200_000,
-        "max_body_bytes": 1_000_000,
         "public_post_burst": 100,
         "public_get_burst": 1000,
     }
