@@ -81,7 +81,7 @@ async def forecast(
             SlotForecast(
                 site,
                 from_epoch_ms(window.start_ms),
-                Level(str(window.value)),
+                _level(window.value),
                 float(wait) if isinstance(wait, int | float) else None,
                 0,
             )
@@ -131,7 +131,7 @@ def _published(centre: CentreView, row: Latest | None, now: datetime) -> WaitEst
         at=at,
         observed_at=None if observed_ms is None else from_epoch_ms(observed_ms),
         open=bool(_value(fields, "open")),
-        level=Level(str(_value(fields, "level"))),
+        level=_level(_value(fields, "level")),
         stale=bool(_value(fields, "stale")),
         on_site=_int(_current(fields, "on_site", row.time_ms)),
         queue=_int(_current(fields, "queue", row.time_ms)),
@@ -158,6 +158,14 @@ def _current(fields: dict[str, Sample], name: str, time_ms: int) -> object:
     the wait of a closed centre, keep older values in ``latest``)."""
     sample = fields.get(name)
     return None if sample is None or sample.time_ms != time_ms else sample.value
+
+
+def _level(value: object) -> Level:
+    """A stored level; ``inconnu`` for anything else (the store is not trusted blindly)."""
+    try:
+        return Level(str(value))
+    except ValueError:
+        return Level.INCONNU
 
 
 def _int(value: object) -> int | None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.errors import StoreError
 from cloud.registry.waste_centres import list_waste_centres
 from cloud.residents.gate_history import MINUTE_MS, gate_minutes, newest_reading_ms
 from cloud.residents.settings import ResidentsSettings
@@ -131,12 +132,20 @@ async def run_waits(
     at = _floor_minute(now)
     estimates: list[WaitEstimate] = []
     for centre in await load_centres(sessions, settings):
-        estimate = replace(await estimate_now(store, centre, settings, now), at=at)
-        day_start = datetime.combine(
-            at.astimezone(centre.calendar.zone).date(), datetime.min.time(), centre.calendar.zone
-        )
-        attendance = await attendance_points(store, centre, day_start, at + timedelta(minutes=1))
-        await store.write([wait_point(estimate), *attendance])
+        try:
+            estimate = replace(await estimate_now(store, centre, settings, now), at=at)
+            day_start = datetime.combine(
+                at.astimezone(centre.calendar.zone).date(),
+                datetime.min.time(),
+                centre.calendar.zone,
+            )
+            attendance = await attendance_points(
+                store, centre, day_start, at + timedelta(minutes=1)
+            )
+            await store.write([wait_point(estimate), *attendance])
+        except StoreError as error:  # one centre's failure must not starve the others
+            log.warning("waste centre %s: no wait published at %s: %s", centre.id, at, error)
+            continue
         estimates.append(estimate)
     return estimates
 
