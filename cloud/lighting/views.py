@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -73,7 +73,8 @@ class OverrideView(BaseModel):
     gateway: str
     target: str
     level_pct: float
-    mode: Literal["override", "raise"] | str
+    mode: str
+    """``override`` (operator) or ``raise`` (adaptive)."""
     source: str
     starts_at: datetime
     until: datetime
