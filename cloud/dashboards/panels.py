@@ -52,6 +52,8 @@ class PanelSpec:
     description: str = ""
     base: str = "green"
     """Colour below the first step (``red`` when low is bad, as for a power factor)."""
+    time_from: str | None = None
+    """Grafana's relative time of the panel, e.g. ``now/M`` (this month so far)."""
 
     def __post_init__(self) -> None:
         kinds = {isinstance(q, PromQuery) for q in self.queries}
@@ -78,6 +80,8 @@ def build_panel(spec: PanelSpec, panel_id: int) -> PanelBuilder:
         description = (description + " " if description else "") + "(source : Prometheus)"
     if description:
         panel.description(description)
+    if spec.time_from:
+        panel.time_from(spec.time_from)
     panel.unit(spec.queries[0].effective_unit)
     panel.thresholds(_thresholds(spec.base, spec.thresholds))
     for index, query in enumerate(spec.queries):

@@ -15,6 +15,59 @@ _SAVINGS_BY = {"gateway": "cabinet"}
 
 PANELS = (
     PanelSpec(
+        "Économies du territoire sur la période (%)",
+        "stat",
+        (
+            q(
+                SAVINGS,
+                col(
+                    _ACTUAL,
+                    "sum",
+                    "economies_pct",
+                    op=f'/ sum("{_BASELINE.name}"))',
+                    prefix="100 * (1 - ",
+                ),
+                filters=_SAVINGS_BY,
+                by=(),
+                every=None,
+                unit="percent",
+            ),
+        ),
+        ((50, "orange"), (70, "blue")),
+        base="red",
+        width=8,
+        height=4,
+        description="1 − Σ réel / Σ référence, toutes armoires choisies ; objectif 70 %.",
+    ),
+    PanelSpec(
+        "Consommation du mois en cours (kWh)",
+        "stat",
+        (q(SAVINGS, col(_ACTUAL, "sum", "kWh"), filters=_SAVINGS_BY, by=(), every=None),),
+        ((3000, "orange"), (5000, "red")),
+        width=8,
+        height=4,
+        time_from="now/M",
+        description="Armoires choisies, du 1er du mois à maintenant.",
+    ),
+    PanelSpec(
+        "Coût du mois en cours (€, au tarif choisi)",
+        "stat",
+        (
+            q(
+                SAVINGS,
+                col(_ACTUAL, "sum", "cout_eur", op="* $tariff"),
+                filters=_SAVINGS_BY,
+                by=(),
+                every=None,
+                unit="currencyEUR",
+            ),
+        ),
+        ((600, "orange"), (1000, "red")),
+        width=8,
+        height=4,
+        time_from="now/M",
+    ),
+    PanelSpec(
         "Consommation par jour et par armoire (kWh, compteur)",
         "bars",
         (q(ENERGY, col(_KWH, "spread", "kWh"), every="1d"),),
@@ -51,36 +104,11 @@ PANELS = (
         description="Référence avant travaux et consommation réelle (série savings).",
     ),
     PanelSpec(
-        "Économies du territoire sur la période (%)",
-        "stat",
-        (
-            q(
-                SAVINGS,
-                col(
-                    _ACTUAL,
-                    "sum",
-                    "economies_pct",
-                    op=f'/ sum("{_BASELINE.name}"))',
-                    prefix="100 * (1 - ",
-                ),
-                filters=_SAVINGS_BY,
-                by=(),
-                every=None,
-                unit="percent",
-            ),
-        ),
-        ((50, "orange"), (70, "blue")),
-        base="red",
-        width=6,
-        description="1 − Σ réel / Σ référence, toutes armoires choisies ; objectif 70 %.",
-    ),
-    PanelSpec(
         "Économies par armoire et par jour (%)",
         "lines",
         (q(SAVINGS, col(SAVINGS["savings_pct"]), filters=_SAVINGS_BY, every="1d"),),
         ((50, "orange"), (70, "blue")),
         base="red",
-        width=18,
     ),
     PanelSpec(
         "Consommation par commune (kWh/jour)",
@@ -121,7 +149,6 @@ PANELS = (
             ),
         ),
         ((1500, "orange"), (2500, "red")),
-        width=24,
     ),
 )
 

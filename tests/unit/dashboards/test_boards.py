@@ -112,7 +112,8 @@ def _broken(board: dict[str, Any], edit: str) -> list[str]:
         panels[0]["targets"][0]["measurement"] = "energy"
     elif edit == "wrong option":
         legend = {"showLegend": "yes", "displayMode": "list", "placement": "bottom", "calcs": []}
-        panels[0]["options"] = {"legend": legend}
+        series = next(p for p in panels if p["type"] == "timeseries" and "options" not in p)
+        series["options"] = {"legend": legend}
     elif edit == "wrong threshold":
         panels[0]["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] = "60"
     elif edit == "panel type":
