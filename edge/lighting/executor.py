@@ -27,6 +27,7 @@ from eclor.wire import Reading
 from edge.errors import ActuatorError
 from edge.lighting.actuators.base import Actuator
 from edge.lighting.config import LightingConfig
+from edge.lighting.devices import DeviceLevels, GearLookup, no_gear
 from edge.lighting.overrides import Override, OverrideBook
 from edge.lighting.programs import ProgramInbox
 from edge.lighting.schedule import GroupTarget, evaluate_default, evaluate_group
@@ -71,6 +72,7 @@ class LightingExecutor:
         clock: Clock,
         metrics: EdgeMetrics,
         sink: ReadingSink,
+        find_gear: GearLookup = no_gear,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -81,6 +83,7 @@ class LightingExecutor:
         state = self._state_file.load(clock.now().timestamp())
         self.programs = ProgramInbox(gateway_id, metrics, state.program, state.program_bytes)
         self.book = OverrideBook(state.overrides)
+        self.devices = DeviceLevels(self.book, find_gear)
         self._local: dict[str, Override] = {}
         self._wake = asyncio.Event()
         self._save_lock = asyncio.Lock()
@@ -118,10 +121,16 @@ class LightingExecutor:
         await self.save()
         return stamped
 
-    async def clear_overrides(self, group: str) -> int:
-        dropped = self.book.clear(group)
+    async def clear_overrides(self, group: str, device: str | None = None) -> int:
+        """Drop the group's overrides (its gear's included), or only those of gear ``device``."""
+        dropped = self.book.clear(group) if device is None else self.book.clear_device(device)
         await self.save()
         return dropped
+
+    def gear_group(self, device: str) -> str | None:
+        """The lighting group of DALI gear ``device`` on this gateway, if known."""
+        found = self.devices.find(device)
+        return None if found is None or found[0] not in self._groups else found[0]
 
     def set_local_raise(self, group: str, level_pct: float, until_ms: int) -> None:
         """An edge-local rule's raise (kept in memory: the rule re-decides after a restart)."""
@@ -140,11 +149,17 @@ class LightingExecutor:
         assert run.command is not None
         return run.command
 
-    async def read_back(self, group: str) -> float | None:
+    async def read_back(self, group: str, device: str | None = None) -> float | None:
         """The group's observed level: 0 if any back-end reads 0 (an open contactor means dark),
-        else the finest back-end's reading (DALI, then setpoint, then contactor), else None."""
+        else the finest back-end's reading (DALI, then setpoint, then contactor), else None.
+        With ``device``, that gear's level."""
+        actuators = list(self._groups[group].actuators)
+        if device is not None:
+            found = self.devices.find(device)
+            actuators = [a for a in actuators if a.name.startswith("contactor:")]
+            actuators += [] if found is None else [found[1]]
         values: list[float] = []
-        for actuator in self._groups[group].actuators:
+        for actuator in actuators:
             try:
                 level = await asyncio.wait_for(actuator.read_back(), self.config.apply_timeout_s)
             except (ActuatorError, TimeoutError) as exc:
@@ -247,6 +262,7 @@ class LightingExecutor:
         pending = run.applied is None or any(
             run.applied.get(a.name) != run.command.target_pct for a in run.actuators
         )
+        pending = pending or self.devices.pending(group, to_epoch_ms(now), run.command.target_pct)
         if (changed or due or pending) and (run.task is None or run.task.done()):
             run.last_send = mono
             if due and not changed:
@@ -289,16 +305,27 @@ class LightingExecutor:
     # -- applying ------------------------------------------------------------------------------
 
     async def _apply(self, group: str, command: GroupCommand) -> None:
+        """Send the level to the actuators that need it, in the builder's order (contactor, then
+        setpoint, then DALI: power before dimming), each under its timeout; then the gear with
+        overrides of their own."""
         run = self._groups[group]
         applied = dict(run.applied or {})
-        todo = [a for a in run.actuators if applied.get(a.name) != command.target_pct]
-        results = await asyncio.gather(*(self._send(group, a, command) for a in todo))
-        for actuator, ok in zip(todo, results, strict=True):
-            if ok:
+        sent = False
+        for actuator in run.actuators:
+            if applied.get(actuator.name) == command.target_pct:
+                continue
+            if await self._send(group, actuator, command):
                 applied[actuator.name] = command.target_pct
+                sent = True
             else:
                 applied.pop(actuator.name, None)
         run.applied = applied
+
+        async def send_gear(group: str, actuator: Actuator, level: float) -> bool:
+            return await self._send(group, actuator, replace(command, target_pct=level))
+
+        now_ms = to_epoch_ms(self.clock.now())
+        await self.devices.apply(group, now_ms, command.target_pct, sent, send_gear)
 
     async def _send(self, group: str, actuator: Actuator, command: GroupCommand) -> bool:
         key = (group, actuator.name)

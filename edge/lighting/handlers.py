@@ -5,10 +5,14 @@
 The override is persisted before the answer; when it holds already, the answer waits until the
 group's actuators were sent the level and reports ``observed = {target_pct, level_pct}`` with the
 level read back (``level_pct`` is absent when no back-end of the group can tell).
-``clear_override`` on ``group:<name>`` drops the group's overrides; the program resumes.
+``device:<DALI gear id>`` (``dali-<line>-gear-<n>``) overrides one gear of a group; ``level_pct``
+in the answer is then that gear's level. ``clear_override`` on ``group:<name>`` drops the group's
+overrides (its gear's included), on ``device:<id>`` those of the gear; the program resumes.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from eclor.clock import to_epoch_ms
 from eclor.wire import Command
@@ -25,8 +29,8 @@ def register(processor: CommandProcessor, executor: LightingExecutor) -> None:
         return await _set_level(executor, command)
 
     async def clear_override(command: Command) -> Outcome:
-        group = _group(executor, command)
-        dropped = await executor.clear_overrides(group)
+        group, device = _target(executor, command)
+        dropped = await executor.clear_overrides(group, device)
         settled = await executor.settle(group)
         return Outcome(
             True,
@@ -39,8 +43,12 @@ def register(processor: CommandProcessor, executor: LightingExecutor) -> None:
 
 
 async def _set_level(executor: LightingExecutor, command: Command) -> Outcome:
-    group = _group(executor, command)
+    group, device = _target(executor, command)
     override = parse_override(command, group, to_epoch_ms(executor.clock.now()))
+    if device is not None:
+        if override.mode == "raise":
+            raise CommandRejected(command.id, "mode 'raise' applies to groups, not to one gear")
+        override = replace(override, device=device)
     stamped = await executor.add_override(override)
     now_ms = to_epoch_ms(executor.clock.now())
     if not stamped.holds(now_ms):
@@ -49,24 +57,30 @@ async def _set_level(executor: LightingExecutor, command: Command) -> Outcome:
         )
     settled = await executor.settle(group)
     observed: dict[str, Scalar] = {"target_pct": stamped.level_pct}
-    level = await executor.read_back(group)
+    level = await executor.read_back(group, device)
     if level is not None:
         observed["level_pct"] = round(level, 1)
-    detail = f"{group} at {settled.target_pct:.1f} % ({settled.source}) until {stamped.until}"
+    what = group if device is None else f"{device} (in {group})"
+    level_now = settled.target_pct if device is None else stamped.level_pct
+    detail = f"{what} at {level_now:.1f} % until {stamped.until}"
     return Outcome(True, detail, observed)
 
 
-def _group(executor: LightingExecutor, command: Command) -> str:
+def _target(executor: LightingExecutor, command: Command) -> tuple[str, str | None]:
+    """(group, None) for ``group:NAME``; (its group, gear id) for ``device:<DALI gear id>``."""
     kind, _, name = command.target.partition(":")
     if kind == "device":
-        raise CommandRejected(
-            command.id, "device targets are not supported by this gateway: target a group:NAME"
-        )
+        group = executor.gear_group(name)
+        if group is None:
+            raise CommandRejected(
+                command.id, f"target {command.target!r}: no DALI gear of a lighting group here"
+            )
+        return group, name
     if kind != "group" or name not in executor.groups:
         raise CommandRejected(
             command.id, f"target {command.target!r}: known groups are {executor.groups}"
         )
-    return name
+    return name, None
 
 
 def parse_override(command: Command, group: str, now_ms: int) -> Override:

@@ -97,12 +97,20 @@ class OverrideBook:
         ]
         return max(holding, key=lambda o: (o.level_pct, o.order), default=None)
 
-    def devices_overridden(self, group: str, now_ms: int) -> set[str]:
-        return {
-            o.device
-            for o in self._items
-            if o.group == group and o.device is not None and o.holds(now_ms)
-        }
+    def device_levels(self, group: str, now_ms: int) -> dict[str, float]:
+        """Gear of the group with an override in force → its level (the newest override wins)."""
+        levels: dict[str, float] = {}
+        for o in sorted(self._items, key=lambda o: o.order):
+            if o.group == group and o.device is not None and o.holds(now_ms):
+                levels[o.device] = o.level_pct
+        return levels
+
+    def clear_device(self, device: str) -> int:
+        """Drop the overrides of one gear; returns how many."""
+        kept = [o for o in self._items if o.device != device]
+        dropped = len(self._items) - len(kept)
+        self._items = kept
+        return dropped
 
     def next_change(self, now_ms: int) -> int | None:
         """The next start or end after ``now_ms`` (epoch ms), if any."""

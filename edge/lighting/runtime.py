@@ -20,6 +20,7 @@ from edge.lighting.actuators.build import LightingBackends, build_group_actuator
 from edge.lighting.actuators.modbus_point import ModbusDevice
 from edge.lighting.config import LightingConfig
 from edge.lighting.executor import LightingExecutor
+from edge.lighting.gear import find_gear
 from edge.lighting.local_rules import LocalRule
 from edge.lighting.monitor import FaultMonitor
 from edge.metrics import EdgeMetrics
@@ -48,8 +49,15 @@ class LightingRuntime:
             on_readings=batcher.put,
             on_events=outbox.append_events,
         )
+        lines = self.backends.lines
         self.executor = LightingExecutor(
-            config, gateway_id, self.backends.actuators, clock, metrics, batcher.put
+            config,
+            gateway_id,
+            self.backends.actuators,
+            clock,
+            metrics,
+            batcher.put,
+            find_gear=lambda device: find_gear(lines, device),
         )
         self.monitor = FaultMonitor(
             config, commanded=self.executor.commanded, clock=clock, on_events=outbox.append_events

@@ -284,8 +284,9 @@ async def test_demo_cabinet_drives_its_dali_line_and_answers_with_the_level_read
     tmp_path: Path, mosquitto: MosquittoServer, cloud: CloudStandIn
 ) -> None:
     """The demo wiring's lighting section for vil-c001 (contactors, setpoint, meter, DALI line):
-    with no program yet the safe default lights the road at night, and an override reaches the
-    simulated DALI gear and comes back read back in the command result."""
+    with no program yet the safe default lights the road at night; a group override reaches the
+    simulated DALI gear and comes back read back in the command result; so does an override of
+    one gear, which leaves the others at the group's level."""
     scenario = load_scenario("demo")
     clock = ScaledClock(paris(27, 20), 30.0)
     territory = await start_territory(scenario, clock, speed=30.0)
@@ -341,6 +342,17 @@ async def test_demo_cabinet_drives_its_dali_line_and_answers_with_the_level_read
             assert result.observed["target_pct"] == 30.0
             assert abs(float(result.observed["level_pct"]) - 30.0) < 1.0
             assert all(g.target_level == percent_to_arc(30) for g in gear)
+
+            one = set_level(clock, 80, paris(27, 23))
+            one = msgspec.structs.replace(one, id="gear-0", target="device:dali-dali-gear-0")
+            cloud.send_command("vil-c001", one)
+            await until(lambda: len(cloud.received.results) >= 2, what="gear command result")
+            result = cloud.received.results[1]
+            assert result.ok, result.detail
+            assert abs(float(result.observed["level_pct"]) - 80.0) < 1.0
+            assert [g.target_level for g in gear] == [percent_to_arc(80)] + [percent_to_arc(30)] * (
+                len(gear) - 1
+            )
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)

@@ -19,7 +19,9 @@ from eclor.clock import ManualClock, to_epoch_ms
 from eclor.wire import Command, Reading, encode
 from edge.commands import Outcome
 from edge.errors import ActuatorError, CommandRejected
+from edge.lighting.actuators.base import Actuator
 from edge.lighting.config import LightingConfig, LocalRuleConfig, RuleStep
+from edge.lighting.devices import GearLookup, no_gear
 from edge.lighting.executor import LightingExecutor
 from edge.lighting.handlers import parse_override, register
 from edge.lighting.local_rules import LocalRule
@@ -82,7 +84,14 @@ def lighting_config(tmp_path: Path, **extra: object) -> LightingConfig:
 
 
 class Stand:
-    def __init__(self, tmp_path: Path, start: datetime, actuators: dict[str, list[Recorder]]):
+    def __init__(
+        self,
+        tmp_path: Path,
+        start: datetime,
+        actuators: dict[str, list[Recorder]],
+        find_gear: GearLookup = no_gear,
+    ) -> None:
+        self.find_gear = find_gear
         self.clock = ManualClock(start)
         self.readings: list[Reading] = []
         self.metrics = EdgeMetrics()
@@ -101,6 +110,7 @@ class Stand:
             self.clock,
             self.metrics,
             sink,
+            find_gear=self.find_gear,
         )
 
     async def at(self, hour: int, minute: int = 0, day: int = 27) -> None:
@@ -303,3 +313,39 @@ def _command(
         issued_at=now_ms,
         expires_at=now_ms + 60_000,
     )
+
+
+async def test_a_gear_override_is_resent_after_group_sends_and_restored_when_it_ends(
+    tmp_path: Path,
+) -> None:
+    group_dali, gear = Recorder("dali:dali/group0"), Recorder("dali-dali-gear-1")
+
+    def find(device: str) -> tuple[str, Actuator] | None:
+        return ("main", gear) if device == gear.name else None
+
+    stand = Stand(tmp_path, start_at(21), {"main": [group_dali]}, find)
+    executor = stand.executor
+    await executor.receive_program(encode(program_set([night_program()])))
+    processor = Processor()
+    register(processor, executor)  # type: ignore[arg-type]
+    await stand.at(21, 30)
+    now_ms = to_epoch_ms(stand.clock.now())
+    until = to_epoch_ms(datetime(2026, 11, 27, 22, 8, tzinfo=PARIS))
+    outcome: Outcome = await processor.handlers["set_level"](  # type: ignore[operator]
+        _command("set_level", {"level_pct": 20.0, "until": until}, now_ms, f"device:{gear.name}")
+    )
+    assert outcome.ok
+    assert outcome.observed == {"target_pct": 20.0, "level_pct": 20.0}
+    assert executor.commanded("main").target_pct == 100  # type: ignore[union-attr]
+    await stand.at(22, 0)  # the group goes to 50 %: its DAPC reached the gear, which gets 20 again
+    await stand.at(22, 5)
+    await stand.at(22, 8)  # the gear's override ended: it goes back to the group's level
+    await stand.at(22, 9)
+    assert group_dali.sent == [100.0, 50.0]
+    assert gear.sent == [20.0, 20.0, 50.0]
+    with pytest.raises(CommandRejected, match="no DALI gear"):
+        await processor.handlers["set_level"](  # type: ignore[operator]
+            _command(
+                "set_level", {"level_pct": 1.0, "until": until}, now_ms, "device:dali-x-gear-9"
+            )
+        )
