@@ -73,6 +73,8 @@ PANELS = (
         ),
         ((1, "orange"), (10, "red")),
         width=8,
+        description="Compteur des agents de passerelle : Prometheus doit collecter leur /metrics "
+        "(health.host joignable, 127.0.0.1:9108 par défaut).",
     ),
     PanelSpec(
         "Débit d'ingestion (points/s)",
