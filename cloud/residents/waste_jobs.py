@@ -33,8 +33,16 @@ async def load_centres(
     sessions: sessionmaker[Session], settings: ResidentsSettings
 ) -> list[CentreView]:
     def load() -> list[CentreView]:
+        views: list[CentreView] = []
         with sessions() as session:
-            return [CentreView.of(row, settings) for row in list_waste_centres(session)]
+            for row in list_waste_centres(session):
+                try:
+                    views.append(CentreView.of(row, settings))
+                except ValueError as error:  # a row written around the registry's checks
+                    log.error(
+                        "waste centre %s skipped, its registry row is invalid: %s", row.id, error
+                    )
+        return views
 
     return await asyncio.to_thread(load)
 

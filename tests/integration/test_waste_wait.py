@@ -514,3 +514,18 @@ async def test_history_from_eclor_sim_backfill_gives_waits_forecast_and_traffic(
         assert [(r.tags["gateway"], r.tags["lane"]) for r in traffic] == [("vil-c001", "1")]
     finally:
         await store.close()
+
+
+async def test_an_invalid_registry_row_is_skipped_not_fatal(
+    tmp_path: Path, store: TimeSeriesStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    context = register(tmp_path, store, demo_centre())
+    with context.sessions.begin() as session:  # written around add_waste_centre's checks
+        broken = _row(demo_centre())
+        broken.id = "broken"
+        broken.opening_hours = {"lundi": [["09:00", "12:00"]]}
+        session.add(broken)
+    estimates = await run_waits(store, context.sessions, SETTINGS, TUESDAY_OPENING)
+    assert [e.site for e in estimates] == ["vil-dech"]
+    assert "waste centre broken skipped" in caplog.text
+    assert "unknown weekday 'lundi'" in caplog.text
