@@ -23,11 +23,11 @@ import msgspec
 import pytest
 
 from eclor.clock import ScaledClock, to_epoch_ms
-from eclor.wire import Event
+from eclor.wire import Event, Reading
 from edge.batcher import ReadingBatcher
 from edge.config import Device, TcpBus
 from edge.health import HealthBook
-from edge.lighting.actuators.build import build_group_actuators
+from edge.lighting.actuators.build import LightingBackends, build_group_actuators
 from edge.lighting.actuators.contactor import ContactorActuator
 from edge.lighting.actuators.modbus_point import ModbusDevice
 from edge.lighting.actuators.setpoint import SetpointActuator
@@ -264,9 +264,17 @@ BUILD_SCENARIO = (
 )
 
 
-async def test_built_group_actuators_drive_contactor_setpoint_and_dali_and_read_back(
-    tmp_path: Path,
-) -> None:
+@dataclass
+class Built:
+    territory: RunningTerritory
+    backends: LightingBackends
+    events: list[Event]
+    readings: list[Reading]
+
+
+@contextlib.asynccontextmanager
+async def built_cabinet(tmp_path: Path, status_poll_s: float = 60) -> AsyncIterator[Built]:
+    """The cabinet with a DALI line on circuit 2, driven by ``build_group_actuators``."""
     (tmp_path / "build.yaml").write_text(BUILD_SCENARIO, encoding="utf-8")
     clock = ScaledClock(NIGHT, SPEED)
     territory = await start_territory(
@@ -281,24 +289,41 @@ async def test_built_group_actuators_drive_contactor_setpoint_and_dali_and_read_
         for name in ("meter", "controller")
     }
     group = GROUP.model_copy(update={"dali": DaliTarget(line="dali", broadcast=True)})
+    line = DaliLineConfig(
+        name="dali", port=f"luba232:socket://{dali.host}:{dali.port}", status_poll_s=status_poll_s
+    )
     lighting = LightingConfig(
         state_path=tmp_path / "lighting.json",
         site=SiteConfig(latitude=49.4683, longitude=5.9289),
-        dali_lines=[DaliLineConfig(name="dali", port=f"luba232:socket://{dali.host}:{dali.port}")],
+        dali_lines=[line],
         groups=[group],
     )
-    sink: list[object] = []
+    built = Built(territory, LightingBackends({}), [], [])
 
-    async def collect(items: Sequence[object]) -> None:
-        sink.extend(items)
+    async def events(batch: Sequence[Event]) -> None:
+        built.events.extend(msgspec.convert(msgspec.to_builtins(e), Event) for e in batch)
 
-    backends = build_group_actuators(
-        lighting, devices=devices, clock=clock, on_readings=collect, on_events=collect
+    async def readings(batch: Sequence[Reading]) -> None:
+        built.readings.extend(batch)
+
+    built.backends = build_group_actuators(
+        lighting, devices=devices, clock=clock, on_readings=readings, on_events=events
     )
     try:
-        backends.start()
-        await backends.lines["dali"].wait_up(60)
-        actuators = backends.actuators["main_street"]
+        built.backends.start()
+        await built.backends.lines["dali"].wait_up(60)
+        yield built
+    finally:
+        await built.backends.close()
+        await bus.close()
+        await territory.stop()
+
+
+async def test_built_group_actuators_drive_contactor_setpoint_and_dali_and_read_back(
+    tmp_path: Path,
+) -> None:
+    async with built_cabinet(tmp_path) as built:
+        actuators = built.backends.actuators["main_street"]
         assert [a.name for a in actuators] == [
             "contactor:controller",
             "setpoint:controller",
@@ -312,9 +337,36 @@ async def test_built_group_actuators_drive_contactor_setpoint_and_dali_and_read_
         # contactors open; the setpoint keeps 50 % (held while switched off); the DALI gear, fed
         # through the contactor, lost mains and cannot answer: no level to read back
         assert [await a.read_back() for a in actuators] == [0.0, 50.0, None]
-        cabinet = territory.territory.parts.cabinet_for("vil-c001")
+        cabinet = built.territory.territory.parts.cabinet_for("vil-c001")
         assert cabinet.state.contactors == [False, False]
-    finally:
-        await backends.close()
-        await bus.close()
-        await territory.stop()
+
+
+async def test_dali_lamp_and_gear_failures_injected_in_the_territory_raise_and_clear(
+    tmp_path: Path,
+) -> None:
+    async with built_cabinet(tmp_path, status_poll_s=5) as built:  # a pass every 5 s simulated
+        for actuator in built.backends.actuators["main_street"]:
+            await actuator.apply(100, 0)  # circuit 2 closed: the DALI gear have mains
+        parts = built.territory.territory.parts
+        lamp = FaultAction(FaultKind.LAMP_FAILURE, "vil-c001/dali/1")
+        gear = FaultAction(FaultKind.GEAR_FAILURE, "vil-c001/dali/2")
+        faults.apply(parts, lamp)
+        faults.apply(parts, gear)
+
+        def kinds() -> list[tuple[str, str, bool]]:
+            return [(e.kind, e.device, e.active) for e in built.events]
+
+        await until(lambda: len(kinds()) == 2, what="raise")
+        assert sorted(kinds()) == [
+            ("gear_failure", "dali-dali-gear-2", True),
+            ("lamp_failure", "dali-dali-gear-1", True),
+        ]
+        faults.apply(parts, lamp.lifted())
+        faults.apply(parts, gear.lifted())
+        await until(lambda: len(kinds()) == 4, what="clear")
+        assert sorted(kinds()[2:]) == [
+            ("gear_failure", "dali-dali-gear-2", False),
+            ("lamp_failure", "dali-dali-gear-1", False),
+        ]
+        tagged = [r for r in built.readings if r.device == "dali-dali-gear-1"]
+        assert tagged[0].tags == {"line": "dali", "group": "main_street"}
