@@ -9,6 +9,7 @@ jobs write (``waste_wait`` and ``waste_forecast`` points made by C1's own point 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -339,3 +340,10 @@ async def test_too_many_requests_get_429_with_retry_after(tmp_path: Path) -> Non
         other = api.client_at("192.0.2.7")
         async with other:
             assert (await other.get(WAITS)).status_code == 200
+
+
+async def test_concurrent_requests_in_a_window_compute_the_answer_once(api: Api) -> None:
+    answers = await asyncio.gather(*(api.client.get(WAITS) for _ in range(20)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.headers["etag"] for a in answers}) == 1
+    assert api.app.state.public_cache.computed == 1
