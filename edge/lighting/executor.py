@@ -61,6 +61,8 @@ class _GroupRun:
     last_send: float = float("-inf")
     last_reading: float = float("-inf")
     task: asyncio.Task[None] | None = None
+    sending: float | None = None
+    """The level of the last send started."""
 
 
 class LightingExecutor:
@@ -141,11 +143,15 @@ class LightingExecutor:
     async def settle(self, group: str) -> GroupCommand:
         """Decide ``group`` now and wait until its actuators were sent the level."""
         run = self._groups[group]
-        if run.task is not None and not run.task.done():
-            await asyncio.wait({run.task})
-        self._step_group(group, self.clock.now())
-        if run.task is not None:
-            await asyncio.wait({run.task})
+        for _ in range(3):  # a send of an older level may be running: wait, decide again
+            if run.task is not None and not run.task.done():
+                await asyncio.wait({run.task})
+            self._step_group(group, self.clock.now())
+            if run.task is not None:
+                await asyncio.wait({run.task})
+            assert run.command is not None
+            if run.sending == run.command.target_pct:
+                break
         assert run.command is not None
         return run.command
 
@@ -267,6 +273,7 @@ class LightingExecutor:
             run.last_send = mono
             if due and not changed:
                 run.applied = {}
+            run.sending = run.command.target_pct
             run.task = asyncio.create_task(self._apply(group, run.command), name=f"light:{group}")
 
     # -- deciding ------------------------------------------------------------------------------
