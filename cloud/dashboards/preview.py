@@ -69,6 +69,8 @@ def preview(
             path = folder / f"{number:02d}-{_slug(spec.title)}.png"
             if spec.kind == "table":
                 _draw_table(spec, drawn, chosen, path)
+            elif spec.kind == "stat":
+                _draw_stat(spec, drawn, chosen, path)
             else:
                 _draw(spec, drawn, chosen, path)
             result.written.append(path)
@@ -91,7 +93,7 @@ def _draw(
             target.set_ylabel(label, fontsize=8)
             if target is not axes:
                 target.legend(fontsize=6, loc="upper right")
-        for value, colour in spec.thresholds:
+        for value, colour in spec.thresholds if spec.kind != "states" else ():
             axes.axhline(value, color=colour, linestyle="--", linewidth=0.8)
         variables = ", ".join(f"{k}={v}" for k, v in chosen.items())
         axes.set_title(f"{spec.title}\n{variables}", fontsize=9)
@@ -99,7 +101,7 @@ def _draw(
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %Hh"))  # type: ignore[no-untyped-call]
         axes.legend(fontsize=6, loc="upper left")
         figure.autofmt_xdate()
-        figure.savefig(path)
+        figure.savefig(path, bbox_inches="tight")
     finally:
         plt.close(figure)
 
@@ -121,7 +123,30 @@ def _draw_table(
         axes.table(cellText=rows, colLabels=header, loc="center")
         variables = ", ".join(f"{k}={v}" for k, v in chosen.items())
         axes.set_title(f"{spec.title}\n{variables}", fontsize=9)
-        figure.savefig(path)
+        figure.savefig(path, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+
+
+def _draw_stat(
+    spec: PanelSpec, drawn: list[tuple[Query, list[Series]]], chosen: dict[str, str], path: Path
+) -> None:
+    lines = []
+    for query, series_list in drawn:
+        for series in series_list:
+            for index, column in enumerate(series.columns[1:], start=1):
+                values = [row[index] for row in series.values if row[index] is not None]
+                if values:
+                    value = values[-1]
+                    shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+                    lines.append(f"{column} = {shown} [{query.effective_unit}] {_tags(series)}")
+    figure, axes = plt.subplots(figsize=(6, 2.4), dpi=80)
+    try:
+        axes.axis("off")
+        axes.text(0.5, 0.45, "\n".join(lines), ha="center", va="center", fontsize=14)
+        variables = ", ".join(f"{k}={v}" for k, v in chosen.items())
+        axes.set_title(f"{spec.title}\n{variables}", fontsize=9)
+        figure.savefig(path, bbox_inches="tight")
     finally:
         plt.close(figure)
 
