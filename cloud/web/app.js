@@ -70,6 +70,7 @@ async function getJson(path, cache) {
 
 function waitText(wait) {
   if (wait.level === "fermé") return "Fermé";
+  if (wait.level === "inconnu") return "Attente inconnue pour le moment";
   if (wait.wait_low_min !== null && wait.wait_high_min !== null) {
     return `Attente estimée : ${fmt.format(wait.wait_low_min)} à ${fmt.format(wait.wait_high_min)} min`;
   }
