@@ -15,6 +15,7 @@ import asyncio
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,9 @@ MARKUP = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned 
 class ServedApp:
     """The app under uvicorn in a thread with its own event loop, seeded at the wall clock's now."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, seeded_ago: timedelta = timedelta(0)) -> None:
         self.folder = folder
+        self.seeded_ago = seeded_ago
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._started = threading.Event()
@@ -79,7 +81,8 @@ class ServedApp:
             SqliteSettings(path=self.folder / "timeseries.sqlite", retention_days=None), clock
         )
         sessions = make_session_factory(engine)
-        await seed_residents(sessions, store, clock.now().replace(microsecond=0))
+        seeded_at = clock.now().replace(microsecond=0) - self.seeded_ago
+        await seed_residents(sessions, store, seeded_at)
         settings = ApiSettings(report_photo_dir=self.folder / "photos")
         deps = ApiDeps(sessions, store, clock, CollectorRegistry(), settings)
         config = uvicorn.Config(
@@ -219,3 +222,26 @@ def test_the_page_is_light_and_its_assets_are_cached_for_a_year(served: ServedAp
     assert all(f"/assets/{built.version}/" in url for url in assets)
     assert set(assets.values()) == {"public, max-age=31536000, immutable"}
     assert seen[served.url + "/"] == "no-cache"
+
+
+def test_old_data_is_shown_as_old_not_as_current(tmp_path: Path) -> None:
+    """The jobs stopped ten minutes ago: the page says the data is old and the levels unknown."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    with (
+        ServedApp(tmp_path, seeded_ago=timedelta(minutes=10)) as served,
+        playwright.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport=PHONE, locale="fr-FR", timezone_id="Europe/Paris")
+        page.goto(served.url + "/")
+        card = page.locator('[data-centre="vil-dech"]')
+        card.wait_for()
+        assert card.locator(".badge").inner_text() == "inconnu"
+        assert "Attente inconnue" in card.inner_text()
+        assert "Données anciennes (il y a 11 min)" in card.locator(".stale").inner_text()
+        page.locator("#traffic-list li").first.wait_for()
+        lanes = page.locator("#traffic-list").inner_text()
+        assert "inconnu" in lanes
+        assert "Station muette" in lanes
+        browser.close()
