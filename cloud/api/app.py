@@ -54,7 +54,15 @@ call is recorded (`GET /api/v1/audit`, admin).
 """
 
 
+# The public routes come first: Starlette matches routes in order, and the residents' reads are
+# the hottest paths (matching a hundred operator routes first cost a third of a cached answer).
 ROUTE_MODULES = (
+    waste_centres,
+    traffic,
+    alerts,
+    reports,
+    open311,
+    page,
     service,
     gateways,
     devices,
@@ -65,13 +73,7 @@ ROUTE_MODULES = (
     lighting,
     alarms,
     savings,
-    waste_centres,
-    traffic,
-    alerts,
-    reports,
-    open311,
     export,
-    page,
 )
 
 

@@ -155,9 +155,15 @@ class ApiContext:
         return await anyio.to_thread.run_sync(in_session, abandon_on_cancel=abandon)
 
 
-def context(request: Request) -> ApiContext:
+def app_context(request: Request) -> ApiContext:
     """The app's :class:`ApiContext` (set by ``create_app``)."""
     return cast(ApiContext, request.app.state.context)
+
+
+async def context(request: Request) -> ApiContext:
+    """:func:`app_context` as a dependency; ``async`` so that FastAPI calls it on the event loop
+    rather than on a worker thread."""
+    return app_context(request)
 
 
 Ctx = Annotated[ApiContext, Depends(context)]

@@ -17,6 +17,7 @@ One instance per app, used from the event loop only: no lock.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 from collections import OrderedDict, deque
@@ -56,8 +57,9 @@ class FailureLimiter:
         times.append(now)
 
 
+@functools.lru_cache(maxsize=4096)
 def client_key(host: str | None) -> str:
-    """The key a peer address is counted under (module doc)."""
+    """The key a peer address is counted under (module doc); cached, it runs on every request."""
     if not host:
         return UNKNOWN_CLIENT
     try:

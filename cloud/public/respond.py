@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cloud.api.caching import etag_matches
-from cloud.api.deps import ApiContext, context
+from cloud.api.deps import ApiContext, app_context
 from cloud.api.paging import MAX_CURSOR_LENGTH
 from cloud.api.problems import invalid_param
 from cloud.api.public_limits import check_public_limit
@@ -25,11 +25,10 @@ PUBLIC_MARK = {"x-eclor-public": True}
 def public_context(request: Request) -> ApiContext:
     """The app's context, with one public GET charged to the client (429 when over its limit).
 
-    Called in the handler rather than declared as dependencies: ``Ctx`` is a sync dependency,
-    which FastAPI runs on a worker thread, and a thread hop per request costs these cached
-    answers more than everything else they do.
+    Called in the handler rather than declared as dependencies: FastAPI's dependency solving
+    costs these cached answers more than everything else they do.
     """
-    ctx = context(request)
+    ctx = app_context(request)
     check_public_limit(request, ctx, "get")
     return ctx
 

@@ -64,7 +64,7 @@ async def list_active_alerts(request: Request, ctx: Ctx, _: PublicGet) -> Respon
     summary="One alert message",
     description="Any message, current, replaced or cancelled. Scopes: technician, "
     "energy-manager, admin.",
-    responses=problem_responses(401, 403, 404, 429, 503),
+    responses=problem_responses(401, 403, 404, 422, 429, 503),
 )
 async def alert_detail(request: Request, ctx: Ctx, _: Reader, alert_id: str) -> Response:
     row = await ctx.in_registry(lambda session: get_alert(session, alert_id))
@@ -78,7 +78,7 @@ async def alert_detail(request: Request, ctx: Ctx, _: Reader, alert_id: str) -> 
         "Any message, current, replaced or cancelled (a Cancel must reach downstream systems "
         "too), as an OASIS CAP 1.2 document (`application/cap+xml`). No token."
     ),
-    responses={200: {"content": {MEDIA_TYPE: {}}}, **problem_responses(404, 429, 503)},
+    responses={200: {"content": {MEDIA_TYPE: {}}}, **problem_responses(404, 422, 429, 503)},
     openapi_extra=PUBLIC,
 )
 async def alert_cap(request: Request, ctx: Ctx, _: PublicGet, alert_id: str) -> Response:

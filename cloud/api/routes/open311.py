@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from cloud.api.deps import ApiContext, Ctx
-from cloud.api.problems import ApiProblem
+from cloud.api.problems import ApiProblem, problem_responses
 from cloud.api.public_limits import LimitKind, check_public_limit
 from cloud.errors import NotFound
 from cloud.registry.models_reports import ReportCategory, ReportStatus
@@ -57,6 +57,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorList, "description": "Bad request"},
     404: {"model": ErrorList, "description": "Not found"},
     429: {"model": ErrorList, "description": "Too many requests"},
+    **problem_responses(422),
 }
 TAKEN = {"service_code", "lat", "long", "description", "address_string", "email", "phone"}
 IGNORED = {

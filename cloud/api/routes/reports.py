@@ -265,7 +265,7 @@ async def public_photo(
     "/{report_id}/photos/{photo_id}/original",
     summary="A photo as uploaded",
     description=f"With its metadata (the reporter's position may be in it). {OPERATORS}",
-    responses={200: {"content": {"image/*": {}}}, **problem_responses(401, 403, 404, 429)},
+    responses={200: {"content": {"image/*": {}}}, **problem_responses(401, 403, 404, 422, 429)},
 )
 async def original_photo(
     request: Request, ctx: Ctx, _: Reader, report_id: ReportId, photo_id: str
