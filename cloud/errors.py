@@ -15,11 +15,14 @@ alone what to do with the work in hand (retry it, dead-letter it, or answer 400)
         ├── RegistryError             the registry refused an operation (cloud.registry)
         │   ├── NotFound              no such row (.kind, .key)
         │   └── Conflict              the row exists, or its state forbids it (.kind, .key, .reason)
-        └── BrokerConfigError         the broker's files could not be generated or applied
-            ├── BrokerSettingsError   options that make no usable broker: no listener, a TLS file
-            │                         missing, unreadable or not matching (.option, .reason)
-            ├── RegistryContentError  a registry row that cannot go into the files safely
-            └── ReloadError           the broker could not be told to reload (files are written)
+        ├── BrokerConfigError         the broker's files could not be generated or applied
+        │   ├── BrokerSettingsError   options that make no usable broker: no listener, a TLS file
+        │   │                         missing, unreadable or not matching (.option, .reason)
+        │   ├── RegistryContentError  a registry row that cannot go into the files safely
+        │   └── ReloadError           the broker could not be told to reload (files are written)
+        └── DashboardError            the boards' tooling (cloud.dashboards.errors)
+            ├── BoardInvalid          a board breaks the schema or the layout (.board, .problems)
+            └── GrafanaError          Grafana refused or could not be reached (.action, .reason)
 
 Add new branches under :class:`CloudError`, one per component, and draw them here.
 """

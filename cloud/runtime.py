@@ -146,6 +146,7 @@ class CloudRuntime:
             mqtt_public_port=api.mqtt_public_port,
             mqtt_tls=api.mqtt_tls,
             mqtt_protocol=api.mqtt_protocol,
+            **api.public.api_settings(),
         )
         publish = self.publisher.publish if self.publisher is not None else None
         deps = ApiDeps(self.sessions, self.store, self.clock, self.metrics, settings, publish)
