@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from cloud.residents.settings import ResidentsSettings
 from cloud.store.settings import StoreSettings
 from eclor.config import is_placeholder, load_yaml_model
 from eclor.errors import ConfigError
@@ -104,6 +105,7 @@ class CloudConfig(_Strict):
     registry: RegistryConfig = RegistryConfig()
     api: ApiConfig = ApiConfig()
     ingest: IngestConfig = IngestConfig()
+    residents: ResidentsSettings = ResidentsSettings()
     dead_letter_days: Annotated[int, Field(ge=1)] = 30
 
 

@@ -68,7 +68,8 @@ class CloudRuntime:
                 tasks.append(self._task(self._ingest(), "ingest"))
             if "scheduler" in self.roles:
                 publish = self.publisher.publish if self.publisher is not None else None
-                jobs = feature_jobs(JobContext(self.sessions, self.store, self.clock, publish))
+                context = JobContext(self.sessions, self.store, self.clock, publish, self.config)
+                jobs = feature_jobs(context)
                 scheduler = CloudScheduler(
                     engine, self.sessions, self.clock, self.config.dead_letter_days, jobs
                 )

@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.config import CloudConfig
 from cloud.registry.dead_letters import prune_dead_letters
 from cloud.store.base import TimeSeriesStore
 from eclor.clock import Clock
@@ -48,6 +49,8 @@ class JobContext:
     store: TimeSeriesStore
     clock: Clock
     publish: Publish | None = None
+    config: CloudConfig | None = None
+    """The service's configuration; None in tests that build jobs on their own (defaults apply)."""
 
 
 JOB_MODULES = (

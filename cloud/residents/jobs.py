@@ -1,8 +1,8 @@
 """Scheduler jobs of :mod:`cloud.residents`: waits and traffic levels every minute, the
 forecast every 15 minutes.
 
-Settings are :class:`~cloud.residents.settings.ResidentsSettings` defaults (the scheduler's
-:class:`JobContext` carries no config yet); a waste centre's own thresholds come from the registry.
+Settings are the ``residents:`` section of the cloud config (:class:`ResidentsSettings` defaults
+when the context carries no config); a waste centre's own thresholds in the registry win.
 """
 
 from __future__ import annotations
@@ -64,15 +64,21 @@ async def run_forecasts(context: JobContext, settings: ResidentsSettings = SETTI
     return written
 
 
+def settings_of(context: JobContext) -> ResidentsSettings:
+    return context.config.residents if context.config is not None else SETTINGS
+
+
 def jobs(context: JobContext) -> list[Job]:
+    settings = settings_of(context)
+
     async def waits() -> None:
-        await run_waits(context.store, context.sessions, SETTINGS, context.clock.now())
+        await run_waits(context.store, context.sessions, settings, context.clock.now())
 
     async def traffic() -> None:
-        await run_traffic(context)
+        await run_traffic(context, settings)
 
     async def forecasts() -> None:
-        await run_forecasts(context)
+        await run_forecasts(context, settings)
 
     return [
         Job("residents-waits", 60, waits),
@@ -83,11 +89,12 @@ def jobs(context: JobContext) -> list[Job]:
 
 async def backfill(context: JobContext, start: datetime, end: datetime) -> None:
     """Write this package's derived series for ``[start, end)`` from stored history."""
-    written = await backfill_waits(context.store, context.sessions, SETTINGS, start, end)
+    settings = settings_of(context)
+    written = await backfill_waits(context.store, context.sessions, settings, start, end)
     for lane in await load_lanes(context.sessions):
-        levels = await history_levels(context.store, lane, start, end, SETTINGS)
+        levels = await history_levels(context.store, lane, start, end, settings)
         points: list[Point] = [p for p in map(level_point, levels) if p is not None]
         await context.store.write(points)
         written += len(points)
-    written += await run_forecasts(context)
+    written += await run_forecasts(context, settings)
     log.info("residents backfill %s..%s: %d points", start, end, written)

@@ -68,3 +68,19 @@ def test_unknown_keys_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_cloud_config(target)
     assert caught.value.key == "api.prot"
+
+
+def test_residents_section_is_validated_and_reaches_the_jobs(tmp_path: Path) -> None:
+    from cloud.residents.jobs import settings_of
+    from cloud.scheduler import JobContext
+
+    target = tmp_path / "cloud.yaml"
+    target.write_text("residents: {wait_low_min: 5, wait_high_min: 15}\n")
+    config = load_cloud_config(target)
+    context = JobContext(None, None, None, config=config)  # type: ignore[arg-type]
+    assert settings_of(context).wait_high_min == 15
+    target.write_text("residents: {wait_low_min: 30, wait_high_min: 20}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_cloud_config(target)
+    assert "residents" in str(caught.value)
+    assert "wait_low_min must be below wait_high_min" in str(caught.value)
