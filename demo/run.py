@@ -32,7 +32,7 @@ from edge.config import Broker, GatewayConfig, LoadedConfig
 from edge.lighting.config import GroupConfig
 from edge.profiles import default_profiles_dir, load_profiles
 from simulators.runner import RunningTerritory, start_territory
-from simulators.scenario import load_scenario
+from simulators.scenario import Scenario, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Demo:
             territory = await self._territory(stack)
             runtime = await self._cloud(stack, broker)
             configs = self._configs(territory, broker)
-            token = self._enrol(runtime, configs)
+            token = self._enrol(runtime, configs, territory.scenario)
             await self._agents(stack, configs)
             await self._programs(runtime, configs, token)
             self._print_urls(runtime, broker.url, token)
@@ -137,11 +137,11 @@ class Demo:
             for endpoint in territory.gateways
         ]
 
-    def _enrol(self, runtime: CloudRuntime, configs: list[LoadedConfig]) -> str:
+    def _enrol(self, runtime: CloudRuntime, configs: list[LoadedConfig], scenario: Scenario) -> str:
         now = datetime.now(UTC)
         with runtime.sessions.begin() as session:
             for loaded in configs:
-                register(session, loaded.config, now)
+                register(session, loaded.config, now, scenario)
             return create_token(session, "demo", ["admin"], now=now).secret
 
     async def _agents(self, stack: contextlib.AsyncExitStack, configs: list[LoadedConfig]) -> None:

@@ -160,8 +160,11 @@ def _slug(name: str) -> str:
     return "-".join(plain.lower().replace("'", " ").split())
 
 
-def register(session: Session, config: GatewayConfig, now: datetime) -> None:
-    """Enrol the gateway and its devices in the registry, as provisioning would."""
+def register(
+    session: Session, config: GatewayConfig, now: datetime, scenario: Scenario | None = None
+) -> None:
+    """Enrol the gateway and its devices in the registry, as provisioning would; ``scenario``
+    (the demo's by default) gives the waste centres' hours and the loop lanes' layout."""
     gateway_id = config.gateway.id
     if session.get(Gateway, gateway_id) is None:
         enroll_gateway(session, gateway_id, now=now)
@@ -180,4 +183,4 @@ def register(session: Session, config: GatewayConfig, now: datetime) -> None:
     if config.lighting is not None:  # full-power baseline for the savings series
         meters = {g.meter.device: g.meter.rated_w for g in config.lighting.groups if g.meter}
         ensure_baseline(session, gateway_id, now=now, meters=meters)
-    seed_residents(session, config, now)  # waste centre and loop lanes (issue 7)
+    seed_residents(session, config, now, scenario)  # waste centre and loop lanes (issue 7)
