@@ -99,6 +99,44 @@ def serve(
     asyncio.run(main())
 
 
+@app.command()
+def derive(
+    config: Path = ConfigOption,
+    start: datetime = typer.Option(..., "--from", help="start, ISO 8601 with offset"),
+    end: datetime = typer.Option(..., "--to", help="end (excluded), ISO 8601 with offset"),
+) -> None:
+    """Write the derived series (savings, waits, forecasts, traffic levels) for a past period."""
+    from rich.progress import Progress
+
+    from cloud.derive import days, derive
+    from cloud.scheduler import JOB_MODULES, JobContext
+    from cloud.store import open_store
+    from eclor.clock import WallClock
+
+    cfg = _config(config)
+    if start.tzinfo is None or end.tzinfo is None or not start < end:
+        err.print("--from and --to need a UTC offset, and --from must be before --to")
+        raise typer.Exit(2)
+    sessions = _sessions(config)
+    steps = len(list(days(start, end))) * len(JOB_MODULES)
+
+    async def main() -> None:
+        store = await open_store(cfg.store, WallClock())
+        try:
+            with Progress(console=err) as bar:
+                task = bar.add_task("deriving", total=steps)
+
+                def advance(module: str, upto: datetime) -> None:
+                    bar.update(task, advance=1, description=f"{module} to {upto:%Y-%m-%d %H:%M}")
+
+                context = JobContext(sessions, store, WallClock(), None, cfg)
+                await derive(context, start, end, advance)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
 def _sessions(config: Path) -> Any:
     from cloud.registry.db import make_engine, make_session_factory
     from cloud.registry.migrate import upgrade
