@@ -26,6 +26,7 @@ from eclor.clock import Clock, to_epoch_ms
 from eclor.wire import Reading
 from edge.errors import ActuatorError
 from edge.lighting.actuators.base import Actuator
+from edge.lighting.commanded import GroupCommand, lighting_reading
 from edge.lighting.config import LightingConfig
 from edge.lighting.devices import DeviceLevels, GearLookup, no_gear
 from edge.lighting.overrides import Override, OverrideBook
@@ -38,19 +39,6 @@ log = logging.getLogger(__name__)
 
 MIN_DELAY_S = 0.001
 ReadingSink = Callable[[Sequence[Reading]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class GroupCommand:
-    """What the executor last commanded a group (for the fault monitor and the readings)."""
-
-    target_pct: float
-    lit: bool
-    source: str
-    """``program`` | ``override`` | ``raise`` | ``local_rule`` | ``no_program``"""
-    since_ms: int
-    program: str = ""
-    fade_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -164,18 +152,20 @@ class LightingExecutor:
             found = self.devices.find(device)
             actuators = [a for a in actuators if a.name.startswith("contactor:")]
             actuators += [] if found is None else [found[1]]
-        values: list[float] = []
-        for actuator in actuators:
-            try:
-                level = await asyncio.wait_for(actuator.read_back(), self.config.apply_timeout_s)
-            except (ActuatorError, TimeoutError) as exc:
-                log.debug("read-back of %s failed: %s", actuator.name, exc)
-                continue
-            if level is not None:
-                values.append(level)
-        if not values:
+        values = [await self._read(actuator) for actuator in actuators]
+        if 0.0 in values:
+            return 0.0
+        if device is not None:  # the gear's own answer, not its contactor's 100
+            return values[-1] if found is not None else None
+        known = [v for v in values if v is not None]
+        return known[-1] if known else None
+
+    async def _read(self, actuator: Actuator) -> float | None:
+        try:
+            return await asyncio.wait_for(actuator.read_back(), self.config.apply_timeout_s)
+        except (ActuatorError, TimeoutError) as exc:
+            log.info("read-back of %s failed: %s", actuator.name, exc)
             return None
-        return 0.0 if min(values) == 0 else values[-1]
 
     async def save(self) -> None:
         state = LightingState(self.programs.raw, self.programs.current, self.book.snapshot())
@@ -364,18 +354,7 @@ class LightingExecutor:
         self._failing.add(key)
 
     def _write_reading(self, group: str, command: GroupCommand, now: datetime) -> None:
-        reading = Reading(
-            device="lighting",
-            measurement="lighting",
-            time=to_epoch_ms(now),
-            fields={
-                "target_pct": float(command.target_pct),
-                "lit": command.lit,
-                "source": command.source,
-                "program": command.program,
-            },
-            tags={"group": group},
-        )
+        reading = lighting_reading(group, command, to_epoch_ms(now))
         task = asyncio.create_task(self._store([reading]), name=f"light-reading:{group}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)

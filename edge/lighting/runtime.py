@@ -27,6 +27,7 @@ from edge.metrics import EdgeMetrics
 from edge.outbox.worker import AsyncOutbox
 
 log = logging.getLogger(__name__)
+CLOSE_S = 10.0
 
 
 class LightingRuntime:
@@ -81,6 +82,11 @@ class LightingRuntime:
         await self.executor.receive_program(payload)
 
     async def close(self) -> None:
-        """Close the back-ends (after the tasks were cancelled by the agent)."""
-        await self.backends.close()
+        """Close the back-ends (after the tasks were cancelled by the agent), within
+        :data:`CLOSE_S`: a DALI interface that does not let go must not keep the agent from
+        closing its outbox."""
+        try:
+            await asyncio.wait_for(self.backends.close(), CLOSE_S)
+        except TimeoutError:
+            log.error("the DALI lines did not close within %.0f s; going on", CLOSE_S)
         await self.executor.close()
