@@ -364,7 +364,8 @@ async def test_a_local_loop_rule_raises_the_level_within_a_second_of_the_reading
     tmp_path: Path, mosquitto: MosquittoServer
 ) -> None:
     """A loop station on the same gateway: when its reading shows 540 vehicles/h the local rule
-    raises the group from the program's 50 % to 100 %, within a second of the reading arriving."""
+    raises the group from the program's 50 % to 100 %, within a second of the reading arriving.
+    On the way, an older program revision and a broken payload are refused and counted."""
     cab = CabinetState(dim_setpoint_pct=0)
     loops = LoopStationState(lanes=[LaneState(), LaneState()], interval_s=60)
     handle = await serve_tcp({5: CabinetController(cab), 7: LoopStation(loops)}, "127.0.0.1", 0)
@@ -440,6 +441,23 @@ async def test_a_local_loop_rule_raises_the_level_within_a_second_of_the_reading
             rules.extend(agent.lighting.rules)
             agent.batcher.observe(watch_loops)  # called after the rule's own observer
             await until(lambda: cab.dim_setpoint_pct == 50, what="program at 50 %")
+            for payload in (encode(msgspec.structs.replace(program_set, revision=2)), b"{oops"):
+                paho.mqtt.publish.single(
+                    f"eclor/v1/{GATEWAY}/program",
+                    payload,
+                    qos=1,
+                    hostname=mosquitto.host,
+                    port=mosquitto.port,
+                )
+            samples = agent.metrics.registry.get_sample_value
+            for reason in ("program_stale", "program_invalid"):
+                await until(
+                    lambda r=reason: (
+                        samples("eclor_edge_rejected_messages_total", {"reason": r}) == 1
+                    ),
+                    what=f"{reason} counted",
+                )
+            assert agent.lighting.executor.programs.current.revision == 3  # type: ignore[union-attr]
             loops.lanes[0].interval_count, loops.lanes[1].interval_count = 5, 4  # 540 veh/h
             await until(lambda: bool(crossed), what="the rule's window average crossing 300")
             assert crossed[0][1] == 50  # still the program's level when the reading arrived
