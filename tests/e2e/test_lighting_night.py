@@ -103,6 +103,13 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 
 START = at(2, 30)
+DALI_LAG = timedelta(minutes=3)
+"""A DALI command queues behind the line's own traffic (queries wait up to their timeout), and
+50 ms of real time is a simulated minute here."""
+POWER_UP = timedelta(minutes=10)
+"""DALI gear get mains when the contactor closes and come up at POWER ON LEVEL; the edge's level
+reaches them after the line is back (a second or two of real DALI traffic = tens of simulated
+minutes at this speed, see the report). Contactor and setpoint are held to 2 minutes."""
 END = at(0, 20, DAY + timedelta(days=1))
 NIGHT = ControlProgram(
     id="night",
@@ -188,6 +195,20 @@ class Watch:
             for pct in s.gear_pct:
                 assert pct == pytest.approx(level, abs=1.0), f"gear at {s.at:%H:%M}: {pct}"
 
+    def switched(self, after: datetime, closed: bool) -> datetime:
+        """When the contactor was first ``closed`` (or open) after ``after``."""
+        for s in self.samples:
+            if s.at >= after and s.closed == closed:
+                return s.at
+        raise AssertionError(f"contactor never closed={closed} after {after}")
+
+    def set_to(self, after: datetime, setpoint: int) -> datetime:
+        """When the dim setpoint was first ``setpoint`` after ``after``."""
+        for s in self.samples:
+            if s.at >= after and s.setpoint == setpoint:
+                return s.at
+        raise AssertionError(f"setpoint never {setpoint} after {after}")
+
     def changed(self, after: datetime, level: float) -> datetime:
         """When the gear first reached ``level`` after ``after``."""
         for s in self.samples:
@@ -269,11 +290,16 @@ def edge_config(running: RunningTerritory, broker: MosquittoServer, folder: Path
         {
             "state_path": folder / "lighting.json",
             "tick_s": 30,
+            # A DAPC sent as the contactor closes can reach gear still without mains, which then
+            # come up at POWER ON LEVEL (100 %); the executor's re-send repairs it. 60 s keeps
+            # that within the 2-minute tolerance below (the default is 600 s; see the report).
+            "reassert_s": 60,
             "site": {"latitude": LAT, "longitude": LON},
             "dali_lines": [
                 {
                     "name": "dali",
                     "port": f"luba232:socket://{dali.host}:{dali.port}",
+                    "timeout_s": 2.0,  # the whole territory shares one loop on a busy machine
                     "status_poll_s": 3600,
                     "energy_poll_s": 86_400,
                 }
@@ -376,7 +402,9 @@ async def test_a_lit_night_with_the_cloud_and_broker_gone_mid_night(
 
     check_savings(reply.json()["total"], watch, start_kwh)
     [main] = burning
-    true_burning = watch.burning_h(at(0, 0), at(0, 0, DAY + timedelta(days=1)))
+    # From 04:00: at start-up the contactor follows the program a few simulated minutes late
+    # (a fraction of a real second), while the cloud counts what the edge commanded.
+    true_burning = watch.burning_h(at(4, 0), at(0, 0, DAY + timedelta(days=1)))
     assert main.fields["burning_h"].value == pytest.approx(true_burning, abs=0.1)
 
 
@@ -395,15 +423,19 @@ async def night(
 
     await until_sim(clock, at(7, 0))
     watch.held(at(4, 40), at(4, 58), 0)
-    assert morning_on <= watch.changed(at(4, 40), 50) <= morning_on + 2 * minute
-    watch.held(at(5, 5), at(7, 0), 50)
+    closed = watch.switched(at(4, 40), True)
+    assert morning_on <= closed <= morning_on + 2 * minute, "contactor on time"
+    assert watch.changed(at(4, 40), 50) <= closed + POWER_UP
+    watch.held(closed + POWER_UP, at(7, 0), 50)
 
     await until_sim(clock, evening_on + 30 * minute)
     watch.held(morning_off + 3 * minute, evening_on - 3 * minute, 0)
-    assert evening_on <= watch.changed(morning_off, 100) <= evening_on + 2 * minute
+    closed = watch.switched(morning_off + 3 * minute, True)
+    assert evening_on <= closed <= evening_on + 2 * minute, "contactor on time"
+    assert watch.changed(closed, 100) <= closed + POWER_UP
 
     await until_sim(clock, at(20, 0))
-    watch.held(evening_on + 3 * minute, at(20, 0), 100)
+    watch.held(evening_on + POWER_UP + 2 * minute, at(20, 0), 100)
     override_end = at(22, 40)
     async with cloud.api(token) as api:
         reply = await api.post(
@@ -430,8 +462,9 @@ async def night(
 
     await until_sim(clock, at(23, 30))
     watch.held(stopped_at + 5 * minute, override_end - minute, 30)
-    resumed = watch.changed(override_end - minute, 50)
+    resumed = watch.set_to(override_end - minute, 50)
     assert override_end <= resumed <= override_end + 2 * minute, "override ends on time"
+    assert watch.changed(override_end - minute, 50) <= resumed + DALI_LAG
     watch.held(override_end + 3 * minute, at(22, 59), 50)
     watch.held(at(23, 3), at(23, 30), 0)
     assert not agent.link.connected.is_set(), "all of this without the cloud"
@@ -445,6 +478,10 @@ def check_savings(total: dict[str, Any], watch: Watch, start_kwh: float) -> None
     actual = watch.energy_at(at(0, 0, DAY + timedelta(days=1))) - start_kwh
     baseline = INSTALLED_W * lit_h / 1000
     truth_pct = 100 * (1 - actual / baseline)
+    print(  # the figures, for `pytest -s`
+        f"lit {lit_h:.3f} h; truth {actual:.3f} kWh, {truth_pct:.2f} %; cloud "
+        f"{total['actual_kwh']} kWh, {total['savings_pct']} % against {total['baseline_kwh']} kWh"
+    )
     assert actual > 3, "the cabinet burned"
     assert total["lit_hours"] == pytest.approx(lit_h, abs=0.01)
     assert total["baseline_kwh"] == pytest.approx(baseline, rel=1e-3)
