@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session
 from cloud.registry._rows import (
     check_aware,
     check_device_id,
-    check_gateway_id,
     check_name,
     insert,
     require,
@@ -26,6 +26,7 @@ from cloud.registry.models import (
     LightingGroup,
 )
 from eclor.wire.limits import MAX_ID_LENGTH
+from eclor.wire.names import NAME_PATTERN
 
 
 def add_device(
@@ -91,11 +92,11 @@ def add_lighting_group(
     backend: LightingBackend,
     members: Sequence[Any],
 ) -> LightingGroup:
-    """A group a command can target as ``group:<group_id>``; ``members`` as the backend needs."""
-    try:
-        check_gateway_id(group_id)
-    except ValueError:
-        raise ValueError(f"group id {group_id!r}: same rule as a gateway id") from None
+    """A group a command can target as ``group:<group_id>``; ``members`` as the backend needs.
+
+    The id follows the wire's name rule (snake_case), as programs and commands carry it."""
+    if re.fullmatch(NAME_PATTERN, group_id) is None:
+        raise ValueError(f"group id {group_id!r}: snake_case, 1-63 characters ({NAME_PATTERN})")
     check_name("group name", name, NAME_LENGTH)
     require(session, Gateway, gateway_id, "gateway")
     group = LightingGroup(

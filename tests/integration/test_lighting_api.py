@@ -153,7 +153,7 @@ class LightingApi:
 
 @asynccontextmanager
 async def lighting_api(folder: Path, broker: MosquittoServer) -> AsyncIterator[LightingApi]:
-    """The app on a migrated SQLite registry holding the seeded fleet and group ``main-street``
+    """The app on a migrated SQLite registry holding the seeded fleet and group ``main_street``
     on ``cab-thil-04``, publishing through a real :class:`MqttPublisher` on ``broker``."""
     engine = make_engine(sqlite_url(folder / "registry.sqlite"))
     upgrade(engine)

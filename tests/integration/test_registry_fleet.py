@@ -286,7 +286,7 @@ def test_lighting_groups(territory: sessionmaker[Session]) -> None:
         add_lighting_group(
             s,
             "cab-01",
-            "main-street",
+            "main_street",
             name="Rue principale",
             backend=LightingBackend.DALI,
             members=[{"line": "dali-1", "group": 3}],
@@ -307,10 +307,12 @@ def test_lighting_groups(territory: sessionmaker[Session]) -> None:
             add_lighting_group(s, "cab-01", "x", name="x", backend="relay", members=[])  # type: ignore[arg-type]
         with pytest.raises(NotFound):
             add_lighting_group(s, "cab-09", "x", name="x", backend=LightingBackend.DALI, members=[])
+        with pytest.raises(ValueError, match="snake_case"):  # programs could not name it
+            add_lighting_group(s, "cab-01", "main-street", name="x", backend="dali", members=[])
     with territory() as s:
         groups = list_lighting_groups(s, "cab-01")
-        assert [g.group_id for g in groups] == ["main-street", "park"]
-        main = get_lighting_group(s, "cab-01", "main-street")
+        assert [g.group_id for g in groups] == ["main_street", "park"]
+        main = get_lighting_group(s, "cab-01", "main_street")
         assert (main.backend, main.members) == (
             LightingBackend.DALI,
             [{"line": "dali-1", "group": 3}],
