@@ -329,3 +329,25 @@ async def test_a_bus_without_power_is_a_line_down_and_the_gear_fall_to_system_fa
         assert [g.actual_level for g in sim.gear] == [203] * 4
         await until(lambda: len(sink.kinds("dali_line_down")) == 2)
     assert sink.events[-1].detail.startswith("DALI line dali")
+
+
+async def test_a_dapc_missed_while_the_gear_had_no_mains_is_sent_again_after_power_up(
+    served: tuple[SimLine, str],
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink) as line:
+        group = DaliActuator(line, DaliTarget(line="dali", group=0))
+        await group.apply(0, 0)
+        sim.mains_off()  # the contactor opens at dawn
+        await line.refresh_gear()
+        assert line.gear == {}
+        await group.apply(50, fade_s=2.0)  # at dusk: sent before the gear are back
+        sim.mains_on()  # the contactor closes a moment later: gear at POWER ON LEVEL
+        assert [g.actual_level for g in sim.gear] == [254] * 4
+        await until(lambda: sim.gear[0].target_level == 229, within=5)
+        assert [g.target_level for g in sim.gear] == [229, 229, 254, 254]
+        assert sim.gear[1].settings.fade_time == 4
+        await until(lambda: len(line.gear) == 4, within=5)  # rediscovered for the read-back
+        assert await group.read_back() is not None
+        await group.close()

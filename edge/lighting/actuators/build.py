@@ -45,6 +45,10 @@ class LightingBackends:
             line.start()
 
     async def close(self) -> None:
+        """Close every actuator (pending DALI resends), then the DALI lines."""
+        for group in self.actuators.values():
+            for actuator in group:
+                await actuator.close()
         await asyncio.gather(*(line.close() for line in self.lines.values()))
 
 
