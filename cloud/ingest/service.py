@@ -26,15 +26,14 @@ from sqlalchemy.orm import Session
 
 from cloud.alarms.events import apply_alarm_events, sort_events
 from cloud.alarms.metrics import register_open_alarms
-from cloud.errors import NotFound, StoreRejected, StoreUnavailable
+from cloud.alarms.seen import mark_seen
+from cloud.errors import StoreRejected, StoreUnavailable
 from cloud.ingest.convert import event_points, status_point, telemetry_points
 from cloud.ingest.inbound import Inbound
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.mqtt import CloudMqtt
 from cloud.ingest.pending import PendingWrites
 from cloud.ingest.registry_port import RegistryPort
-from cloud.registry.gateways import record_gateway_seen
-from cloud.registry.health import record_devices_seen
 from cloud.store.base import TimeSeriesStore
 from cloud.store.points import Point
 from eclor.clock import Clock, WallClock, from_epoch_ms
@@ -257,16 +256,14 @@ class IngestService:
                 key = (gateway, device)
                 newest[key] = max(newest.get(key, point.time_ms), point.time_ms)
         gateways = {batch.gateway for batch in work.batches}
+        seen = {key: from_epoch_ms(time_ms) for key, time_ms in newest.items()}
 
         def mark(session: Session) -> None:
-            for gateway in gateways:
-                record_gateway_seen(session, gateway, now)
-            for (gateway, device), time_ms in newest.items():
-                record_devices_seen(session, gateway, [device], from_epoch_ms(time_ms))
+            mark_seen(session, gateways, seen, now)
 
         try:
             await self._registry._run(mark)
-        except (SQLAlchemyError, NotFound) as exc:
+        except SQLAlchemyError as exc:
             log.warning("last-seen times not recorded: %s", exc)
 
     async def _notify_room(self) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.alarms.jobs import run_silence_check
 from cloud.alarms.kinds import DEVICE_SILENT, EDGE_KINDS, GATEWAY_SILENT, canonical_kind
 from cloud.alarms.metrics import register_open_alarms
+from cloud.alarms.seen import mark_seen
 from cloud.alarms.silence import SilenceSettings
 from cloud.registry.alarms import AlarmEvent, apply_alarm_event
 from cloud.registry.db import make_session_factory
@@ -319,3 +320,26 @@ def test_the_life_cycle_on_both_registries(any_registry: Engine) -> None:
     rows = alarms(sessions)
     assert [(r.count, r.cleared_at is None) for r in rows] == [(2, False), (1, True)]
     assert rows[0].cleared_at == t0 + timedelta(minutes=7)
+
+
+def test_last_seen_times_only_move_forward_on_both_registries(any_registry: Engine) -> None:
+    upgrade(any_registry)
+    sessions = make_session_factory(any_registry)
+    t0 = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        enroll_gateway(session, GW, now=t0)
+        add_device(session, GW, "meter", profile="eastron-sdm630", now=t0)
+        add_device(session, GW, "ctrl", profile="x", now=t0)
+    later = t0 + timedelta(minutes=5)
+    with sessions.begin() as session:
+        mark_seen(session, {GW, "nobody"}, {(GW, "meter"): later, (GW, "ghost"): later}, later)
+    with sessions.begin() as session:  # an older flush handled late
+        mark_seen(session, {GW}, {(GW, "meter"): t0, (GW, "ctrl"): t0}, t0)
+    with sessions() as session:
+        assert get_gateway(session, GW).last_seen_at == later
+        meter = session.get(Device, (GW, "meter"))
+        ctrl = session.get(Device, (GW, "ctrl"))
+        assert meter is not None
+        assert ctrl is not None
+        assert meter.last_seen_at == later
+        assert ctrl.last_seen_at == t0
