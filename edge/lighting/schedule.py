@@ -18,9 +18,9 @@ Rules, in the order they apply:
   does not rise or set that day (polar day or night: astral raises ``ValueError``), sunset is taken
   as 18:00 and sunrise as 06:00 local time, so the light still runs a plausible night: lit rather
   than dark is the safe side.
-- **DST.** Local times are resolved with :mod:`zoneinfo`: a time that does not exist (02:30 on the
-  spring-forward day) happens at the equivalent instant after the jump (03:30); a time that happens
-  twice (autumn) is taken at its first occurrence. Nights are 23 or 25 hours long accordingly.
+- **DST.** A local time is the first instant the local clock shows it: a time that does not exist
+  (02:30 on the spring-forward day) happens at the jump itself (03:00 CEST); a time that happens
+  twice (autumn) is taken at its first occurrence. Nights are an hour shorter or longer.
 """
 
 from __future__ import annotations
@@ -166,9 +166,27 @@ def resolve(switch: SwitchTime, site: Site, day: date) -> datetime:
 
 
 def local_instant(day: date, at: time, timezone: str) -> datetime:
-    """``day`` ``at`` local time as UTC (nonexistent times move past the jump, see module doc)."""
-    local = datetime.combine(day, at, tzinfo=ZoneInfo(timezone))
-    return local.astimezone(UTC)
+    """``day`` ``at`` local time as UTC: the first instant the local clock shows ``at``.
+
+    A time skipped by a spring-forward jump happens at the jump itself (02:30 → 03:00 CEST);
+    a time shown twice in autumn happens the first time.
+    """
+    zone = ZoneInfo(timezone)
+    wall = datetime.combine(day, at)
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)
+    if _wall(instant, zone) == wall:
+        return instant
+    # In the gap: bisect between the two readings of ``wall`` for the jump (whole seconds).
+    low, high = wall.replace(tzinfo=zone, fold=1).astimezone(UTC), instant
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        low, high = (low, middle) if _wall(middle, zone) >= wall else (middle, high)
+    whole = high.replace(microsecond=0)
+    return whole if whole > low and _wall(whole, zone) >= wall else high
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 @lru_cache(maxsize=4096)

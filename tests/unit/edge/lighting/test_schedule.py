@@ -161,16 +161,26 @@ def test_dst_nights_are_an_hour_shorter_in_spring_and_longer_in_autumn() -> None
         assert lit / 2 == hours, evening
 
 
-def test_a_nonexistent_local_time_happens_after_the_jump() -> None:
-    """02:30 does not exist on 29 March 2026 in Paris: the window starts at 03:30 CEST."""
+def test_a_nonexistent_local_time_happens_at_the_jump() -> None:
+    """02:30 does not exist on 29 March 2026 in Paris: the window starts at the jump, 03:00."""
     program = night_program(switch_off=[Window(start="02:30", end="05:00")], steps=[])
     ps = program_set([program])
-    before = evaluate_group(ps, "main", datetime(2026, 3, 29, 1, 20, tzinfo=UTC))  # 03:20 CEST
-    after = evaluate_group(ps, "main", datetime(2026, 3, 29, 1, 30, tzinfo=UTC))  # 03:30 CEST
+    before = evaluate_group(ps, "main", datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC))  # 01:59:59
+    after = evaluate_group(ps, "main", datetime(2026, 3, 29, 1, 0, tzinfo=UTC))  # 03:00 CEST
     assert before is not None
     assert before.lit
+    assert before.next_change == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     assert after is not None
     assert not after.lit
+
+
+def test_a_time_shown_twice_happens_the_first_time() -> None:
+    """02:30 happens twice on 25 October 2026 in Paris: the window ends at the first (CEST)."""
+    program = night_program(switch_off=[Window(start="23:00", end="02:30")], steps=[])
+    ps = program_set([program])
+    first = evaluate_group(ps, "main", datetime(2026, 10, 25, 0, 30, tzinfo=UTC))  # 02:30 CEST
+    assert first is not None
+    assert first.lit
 
 
 def test_sun_relative_times_use_the_site_zone_and_offsets() -> None:
@@ -222,8 +232,16 @@ def test_no_program_default_is_on_at_night_at_full_level() -> None:
 # -- properties --------------------------------------------------------------------------------
 
 hhmm = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
-moments = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+_DST_DAYS = [datetime(y, m, d, tzinfo=UTC) for y, m, d in ((2026, 3, 29), (2026, 10, 25))]
+moments = st.one_of(
+    st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    ),
+    st.builds(
+        lambda day, s: day + timedelta(seconds=s),
+        st.sampled_from(_DST_DAYS),
+        st.integers(-36 * 3600, 36 * 3600),
+    ),
 )
 windows = st.lists(
     st.builds(lambda a, b: Window(start=a, end=b), hhmm, hhmm).filter(lambda w: w.start != w.end),
@@ -233,6 +251,12 @@ steps = st.lists(
     st.builds(lambda t, v: LevelStep(at=fixed(t), level_pct=v), hhmm, st.floats(0, 100)),
     max_size=5,
 )
+
+
+def _shown_twice(moment: datetime) -> bool:
+    """In the autumn hour the clock shows twice (windows end at its first showing)."""
+    local = moment.astimezone(PARIS)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
 def _in_window(moment: datetime, window: Window) -> bool:
@@ -255,7 +279,7 @@ def test_levels_stay_in_range_and_windows_are_dark(
     assert 0 <= target.level_pct <= 100
     assert target.lit == (target.level_pct > 0)
     assert target.next_change > moment
-    if any(_in_window(moment, w) for w in wins):
+    if any(_in_window(moment, w) for w in wins) and not _shown_twice(moment):
         assert not target.lit
 
 
