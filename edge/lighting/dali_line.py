@@ -136,17 +136,23 @@ class DaliLine:
             except TimeoutError:
                 self.timeouts += 1
                 raise self._fail(
-                    DaliTimeout, f"no answer from the interface within {timeout_s:.2f} s"
+                    driver, DaliTimeout, f"no answer from the interface within {timeout_s:.2f} s"
                 ) from None
             except OSError as exc:
-                raise self._fail(DaliLineUnavailable, f"interface lost: {exc}") from None
+                raise self._fail(driver, DaliLineUnavailable, f"interface lost: {exc}") from None
             except DriverError as exc:  # e.g. TransmissionError: no bus power, a short
-                raise self._fail(DaliBusFault, f"bus fault: {exc}") from None
+                raise self._fail(driver, DaliBusFault, f"bus fault: {exc}") from None
 
-    def _fail(self, error: type[ActuatorError], reason: str) -> ActuatorError:
-        """Mark the line down (the supervisor reconnects) and build the error to raise."""
-        self._down_reason = reason
-        self._down.set()
+    def _fail(
+        self, driver: DriverLubaRs232, error: type[ActuatorError], reason: str
+    ) -> ActuatorError:
+        """Mark the line down (the supervisor reconnects) and build the error to raise.
+
+        A send that was still using a connection already replaced marks nothing.
+        """
+        if driver is self._driver:
+            self._down_reason = reason
+            self._down.set()
         return error(self.device_id, reason)
 
     async def _supervise(self) -> None:
