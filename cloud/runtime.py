@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from prometheus_client import CollectorRegistry, start_http_server
 
+from cloud.alarms.metrics import register_open_alarms
 from cloud.api.app import create_app
 from cloud.api.deps import ApiDeps, ApiSettings
 from cloud.config import CloudConfig, mqtt_password
@@ -55,6 +56,7 @@ class CloudRuntime:
         engine = make_engine(self.config.registry.url)
         await asyncio.to_thread(upgrade, engine)
         self.sessions = make_session_factory(engine)
+        register_open_alarms(self.metrics, self.sessions)  # whichever roles run here
         self.store = await open_store(self.config.store, self.clock)
         tasks: list[asyncio.Task[None]] = []
         server: uvicorn.Server | None = None

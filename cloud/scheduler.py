@@ -15,7 +15,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Connection, Engine, text
@@ -70,6 +70,13 @@ def feature_jobs(context: JobContext) -> list[Job]:
     return found
 
 
+def wall_interval_s(every_s: float, speed: float) -> float:
+    """A job's period on the wall clock: under a clock ``speed`` times faster than the wall (a
+    simulated night), jobs run as often in simulated time as they would in production, down to
+    once a second."""
+    return max(every_s / speed, 1.0) if speed > 1 else every_s
+
+
 class Leadership:
     """Holds the fleet-wide scheduler lock while it is the leader (PostgreSQL advisory lock)."""
 
@@ -118,13 +125,14 @@ class CloudScheduler:
             await asyncio.sleep(retry_s)
         self.is_leader = True
         scheduler = AsyncIOScheduler(timezone="UTC")
+        speed = getattr(self._clock, "speed", 1.0)
         for job in self.jobs:
             scheduler.add_job(
                 job.run,
                 "interval",
-                seconds=job.every_s,
+                seconds=wall_interval_s(job.every_s, speed),
                 id=job.name,
-                next_run_time=self._clock.now(),
+                next_run_time=datetime.now(UTC),  # APScheduler runs on the wall clock
                 max_instances=1,
                 coalesce=True,
             )

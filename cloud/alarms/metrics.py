@@ -4,6 +4,7 @@ every process serving ``/metrics`` shows the same numbers whichever process open
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry
@@ -17,17 +18,19 @@ from cloud.registry.alarms import count_open_alarms_by_kind
 
 log = logging.getLogger(__name__)
 METRIC = "eclor_alarms_open"
-_registered: set[int] = set()
+_collectors: weakref.WeakKeyDictionary[CollectorRegistry, OpenAlarmsCollector] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class OpenAlarmsCollector(Collector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(METRIC, "Open alarms by kind", labels=["kind"])
         try:
-            with self._sessions() as session:
+            with self.sessions() as session:
                 counts = count_open_alarms_by_kind(session)
         except SQLAlchemyError as exc:
             log.warning("open alarms not counted: %s", exc)
@@ -41,8 +44,12 @@ class OpenAlarmsCollector(Collector):
 
 
 def register_open_alarms(registry: CollectorRegistry, sessions: sessionmaker[Session]) -> None:
-    """Add the gauge to ``registry`` once (later calls for the same registry do nothing)."""
-    if id(registry) in _registered:
+    """Add the gauge to ``registry`` once; a later call (a restarted runtime) points it at
+    ``sessions``."""
+    known = _collectors.get(registry)
+    if known is not None:
+        known.sessions = sessions
         return
-    registry.register(OpenAlarmsCollector(sessions))
-    _registered.add(id(registry))
+    collector = OpenAlarmsCollector(sessions)
+    registry.register(collector)
+    _collectors[registry] = collector

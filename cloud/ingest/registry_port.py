@@ -30,7 +30,9 @@ class RegistryPort:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry")
         self._known: dict[str, tuple[bool, float]] = {}
 
-    async def _run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one transaction on a worker thread."""
+
         def in_session() -> T:
             with self._sessions.begin() as session:
                 return work(session)
@@ -51,7 +53,7 @@ class RegistryPort:
             except NotFound:
                 return False
 
-        known = await self._run(look)
+        known = await self.run(look)
         if len(self._known) > 100_000:
             self._known.clear()
         self._known[gateway_id] = (known, time.monotonic())
@@ -60,7 +62,7 @@ class RegistryPort:
     async def dead_letter(
         self, received_at: datetime, topic: str, reason: str, payload: bytes, detail: str
     ) -> None:
-        await self._run(
+        await self.run(
             lambda s: add_dead_letter(
                 s,
                 received_at=received_at,
@@ -72,7 +74,7 @@ class RegistryPort:
         )
 
     async def status(self, status: Status, received_at: datetime) -> None:
-        await self._run(lambda s: record_status(s, status, received_at=received_at))
+        await self.run(lambda s: record_status(s, status, received_at=received_at))
 
     async def command_result(self, result: CommandResult) -> bool:
         """Store a result; False when the registry has no such command for that gateway."""
@@ -92,7 +94,7 @@ class RegistryPort:
                 return False
             return True
 
-        return await self._run(attach)
+        return await self.run(attach)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -25,7 +25,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cloud.alarms.events import apply_alarm_events, sort_events
-from cloud.alarms.metrics import register_open_alarms
 from cloud.alarms.seen import mark_seen
 from cloud.errors import StoreRejected, StoreUnavailable
 from cloud.ingest.convert import event_points, status_point, telemetry_points
@@ -93,7 +92,6 @@ class IngestService:
         self._full = asyncio.Event()
         self._room = asyncio.Condition()
         self._retry_s = 0.0
-        register_open_alarms(metrics.registry, registry._sessions)
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_loop(), name="ingest-flush")
@@ -166,7 +164,7 @@ class IngestService:
             await self._dead_letter(inbound, received_at, "bad_event", why)
         if sorted_events.alarms:
             try:
-                await self._registry._run(lambda s: apply_alarm_events(s, sorted_events.alarms))
+                await self._registry.run(lambda s: apply_alarm_events(s, sorted_events.alarms))
             except SQLAlchemyError as exc:
                 self._metrics.refused.labels("registry").inc()
                 log.warning("alarms of %s/%d not applied: %s", batch.gateway, batch.seq, exc)
@@ -262,7 +260,7 @@ class IngestService:
             mark_seen(session, gateways, seen, now)
 
         try:
-            await self._registry._run(mark)
+            await self._registry.run(mark)
         except SQLAlchemyError as exc:
             log.warning("last-seen times not recorded: %s", exc)
 
