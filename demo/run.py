@@ -131,7 +131,14 @@ class Demo:
         return [
             LoadedConfig(
                 source=self.options.folder,
-                config=gateway_config(endpoint, territory.scenario, edge_broker, folder, profiles),
+                config=gateway_config(
+                    endpoint,
+                    territory.scenario,
+                    edge_broker,
+                    folder,
+                    profiles,
+                    dali=territory.dali,
+                ),
                 profiles=profiles,
             )
             for endpoint in territory.gateways
