@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cloud.broker import EmbeddedBroker, MosquittoProcess, free_port
-from cloud.config import ApiConfig, CloudConfig, MqttConfig, RegistryConfig
+from cloud.config import ApiConfig, CloudConfig, MqttConfig, PublicApiConfig, RegistryConfig
 from cloud.lighting.defaults import night_program
 from cloud.registry.devices import add_lighting_group, list_lighting_groups
 from cloud.registry.gateways import list_gateways
@@ -104,7 +104,11 @@ class Demo:
             mqtt=MqttConfig(host=broker.host, port=broker.port, protocol=protocol),
             store=store,
             registry=RegistryConfig(url=f"sqlite:///{folder / 'registry.sqlite'}"),
-            api=ApiConfig(host="127.0.0.1", port=self.options.api_port),
+            api=ApiConfig(
+                host="127.0.0.1",
+                port=self.options.api_port,
+                public=PublicApiConfig(photo_dir=folder / "report-photos"),
+            ),
         )
         runtime = CloudRuntime(config)
         stop = asyncio.Event()
@@ -203,6 +207,7 @@ class Demo:
     def _print_urls(self, runtime: CloudRuntime, broker_url: str, token: str) -> None:
         api = f"http://127.0.0.1:{runtime.api_port}"
         self.console.print(f"[bold]Eclor demo[/bold] in {self.options.folder}")
+        self.console.print(f"  residents {api}/   (waits, traffic, alerts, report form)")
         self.console.print(f"  API       {api}/api/v1/gateways")
         self.console.print(f"  API docs  {api}/docs")
         self.console.print(f"  metrics   {api}/metrics")
