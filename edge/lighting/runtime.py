@@ -82,9 +82,13 @@ class LightingRuntime:
         await self.executor.receive_program(payload)
 
     async def close(self) -> None:
-        """Close the back-ends (after the tasks were cancelled by the agent), within
-        :data:`CLOSE_S`: a DALI interface that does not let go must not keep the agent from
-        closing its outbox."""
+        """Store the monitor's queued events, then close the back-ends (after the tasks were
+        cancelled by the agent), within :data:`CLOSE_S`: a DALI interface that does not let go
+        must not keep the agent from closing its outbox."""
+        try:
+            await self.monitor.flush()
+        except Exception:  # the back-ends must close whatever happened to the outbox
+            log.exception("could not store the queued lighting fault events")
         try:
             await asyncio.wait_for(self.backends.close(), CLOSE_S)
         except TimeoutError:
