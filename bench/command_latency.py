@@ -38,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from rich.table import Table
 
 from bench._support import Child, broker, console, write_gateway_config
+from bench.figures import Figure, emit
 from cloud.broker import free_port
 from cloud.registry import (
     LightingBackend,
@@ -288,6 +289,14 @@ def report(
     console.print(f"commanded → read-back level %: {shown}")
     p95 = figures(to_gear)[1]
     console.print(f"goal p95 < 1000 ms: {'met' if p95 < 1000 else 'NOT met'} ({p95:.1f} ms)")
+    ref_p95, ref = figures(reference)[1], "raw MQTT round trip, same broker"
+    emit(
+        [
+            Figure(f"p95 {name}", figures(values)[1], "ms", ref_p95, ref)
+            for name, values in rows[:3]
+        ],
+        notes=["lower is better; goal p95 API → gear < 1000 ms"],
+    )
 
 
 def main() -> None:

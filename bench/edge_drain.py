@@ -51,6 +51,7 @@ from bench._support import (
     write_atomically,
     write_gateway_config,
 )
+from bench.figures import Figure, emit
 from eclor.clock import to_epoch_ms
 from eclor.errors import DecodeError
 from eclor.wire import Ack, Reading, Suffix, decode, topic
@@ -370,6 +371,17 @@ def main() -> None:
         agent = drain_agent(args, workdir, outbox, mosquitto.port, cloud, filled)
         cloud.warn_if_refused()
     print_report(args, filled, agent, ref)
+    ref_label = "bare paho loop over the same outbox"
+    emit(
+        [
+            Figure("drain", agent.per_s, "readings/s", ref.per_s, ref_label),
+            Figure(
+                "CPU per 1000 readings", agent.cpu_ms_per_1000, "ms", ref.cpu_ms_per_1000, ref_label
+            ),
+            Figure("max RSS", agent.rss_max_mb, "MB", ref.rss_max_mb, ref_label),
+        ],
+        notes=[f"{filled.readings:,} readings, max_inflight {args.inflight}"],
+    )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ from bench._support import (
     write_atomically,
     write_gateway_config,
 )
+from bench.figures import Figure, emit
 from eclor.wire import Reading, Suffix, TelemetryBatch, encode, topic
 from edge.modbus.planner import ReadRequest, plan_reads
 from edge.profiles import DataType, Function
@@ -272,7 +273,12 @@ def _settled(count: Callable[[], int], quiet_s: float = 1.5, limit_s: float = 15
 
 
 def agent_config(
-    workdir: Path, broker_port: int, ports: list[int], meters: int, per_endpoint: int
+    workdir: Path,
+    broker_port: int,
+    ports: list[int],
+    meters: int,
+    per_endpoint: int,
+    poll_interval_s: float = 1,
 ) -> Path:
     buses = [
         {"name": f"lan{k:02d}", "kind": "tcp", "host": "127.0.0.1", "port": port}
@@ -284,7 +290,7 @@ def agent_config(
             "profile": "eastron-sdm630",
             "bus": f"lan{k:02d}",
             "unit": unit,
-            "poll_interval_s": 1,
+            "poll_interval_s": poll_interval_s,
         }
         for k, group in enumerate(endpoints(meters, per_endpoint))
         for device, unit in group
@@ -435,6 +441,22 @@ def main() -> None:
         rows = [run_one(n, args, workdir, mosquitto.port, cloud) for n in args.meters]
         cloud.warn_if_refused()
     print_rows(rows, args)
+    emit_figures(rows)
+
+
+def emit_figures(rows: list[Row]) -> None:
+    """Per meter count: the agent's CPU per reading and RSS against the bare loop's, for run_all."""
+    figures = []
+    for row in rows:
+        ref = "bare pymodbus + paho loop"
+        figures.append(
+            Figure(f"{row.meters} meters: CPU per 1000 readings", row.agent_ms(), "ms",
+                   row.reference_ms(), ref, "goal ≤ 2×")
+        )  # fmt: skip
+        rss = max(m.rss_max_mb for m in row.agent)
+        ref_rss = max(m.rss_max_mb for m in row.reference)
+        figures.append(Figure(f"{row.meters} meters: max RSS", rss, "MB", ref_rss, ref, "< 80 MB"))
+    emit(figures)
 
 
 if __name__ == "__main__":

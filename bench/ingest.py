@@ -59,6 +59,7 @@ from bench._support import (
     until_terminated,
     write_atomically,
 )
+from bench.figures import Figure, emit
 from bench.store_raw import batches, rate
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.service import IngestSettings
@@ -170,7 +171,9 @@ async def serve_ingest(spec: argparse.Namespace) -> None:
         settings = InfluxSettings(url=spec.influx, database=spec.database, gzip=not spec.no_gzip)
         store = await InfluxStore.open(settings)
     sessions = sqlite_registry(Path(spec.registry))
-    ingest_settings = IngestSettings(max_pending_points=spec.max_pending)
+    ingest_settings = IngestSettings(
+        max_pending_points=spec.max_pending, shared_group=getattr(spec, "shared_group", None)
+    )
     try:
         async with running_ingest(
             store, sessions, spec.broker_port, name=spec.client_id, settings=ingest_settings
@@ -634,6 +637,34 @@ def print_run(run: Run) -> None:
         console.print(run.hotspots, highlight=False)
 
 
+def emit_figures(refs: list[float], runs: list[Run]) -> None:
+    """The median InfluxDB round and the SQLite run against the raw write rate, for run_all."""
+    rounds = [run for run in runs if run.label.startswith("influxdb-") and run.label[-1].isdigit()]
+    middle = sorted(rounds, key=lambda run: run.ratio)[len(rounds) // 2]
+    raw, label = statistics.median(refs), "raw line protocol"
+    figures = [
+        Figure(label, raw, "points/s", raw, label, f"{len(refs)} runs around the rounds"),
+        Figure("MQTT → ingest → InfluxDB", middle.rate, "points/s", middle.reference, label,
+               f"median of {len(rounds)} round(s); goal ≥ 0.5"),
+    ]  # fmt: skip
+    figures += [
+        Figure("MQTT → ingest → SQLite", run.rate, "points/s", run.reference, label)
+        for run in runs
+        if run.label == "sqlite"
+    ]
+    facts = {
+        "ingest_points_per_s": middle.rate,
+        "influx_raw_points_per_s": raw,
+        "ingest_cpu_us_per_point": 1e6 * middle.cpu_s.get("ingest", 0.0) / max(1, middle.points),
+        "influxd_cpu_us_per_point": 1e6 * middle.cpu_s.get("influxd", 0.0) / max(1, middle.points),
+        "mosquitto_cpu_us_per_point": 1e6
+        * middle.cpu_s.get("mosquitto", 0.0)
+        / max(1, middle.points),
+        "points_per_message": middle.points / max(1, middle.messages),
+    }
+    emit(figures, facts)
+
+
 # -- entry points ----------------------------------------------------------------------------
 
 
@@ -667,6 +698,7 @@ def bench(args: argparse.Namespace) -> int:
                 else:
                     console.print(f"no profile: {PY_SPY} missing (pip install py-spy)")
     print_report(args, refs, runs)
+    emit_figures(refs, runs)
     complete = all(run.stored == run.points == args.points for run in runs)
     if not complete:
         console.print("[red]INCOMPLETE: a store does not hold every point, or acks are missing")

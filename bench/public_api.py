@@ -39,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from rich import box
 from rich.table import Table
 
 from bench._support import Child, console, cpu_seconds, running
+from bench.figures import Figure, emit
 from tests.services.ports import free_port
 
 PATH = "/api/v1/waste-centres"
@@ -296,7 +298,36 @@ def report(args: argparse.Namespace, size: int, results: list[Round]) -> int:
         f"{statistics.median(cpu_ratios):.2f} in requests per server CPU-second "
         f"(goal ≥ 0.70); errors: {errors}"
     )
+    emit_figures(results, errors)
     return 1 if errors else 0
+
+
+def emit_figures(results: list[Round], errors: int) -> None:
+    """The median round's rates against the bare endpoint measured around it, for run_all."""
+    pairs = [(real, (before, after)) for before, real, after in results]
+
+    def median_pair(key: Callable[[Load], float]) -> tuple[float, float]:
+        ratios = sorted(pairs, key=lambda p: key(p[0]) / statistics.mean(map(key, p[1])))
+        real, bares = ratios[len(ratios) // 2]
+        return key(real), statistics.mean(map(key, bares))
+
+    bare = "bare FastAPI endpoint, same body size"
+    rate, bare_rate = median_pair(lambda load: load.rate)
+    per_cpu, bare_cpu = median_pair(lambda load: load.per_cpu_s)
+    emit(
+        [
+            Figure("requests/s", rate, "req/s", bare_rate, bare, "median round"),
+            Figure(
+                "requests per server CPU-second",
+                per_cpu,
+                "req/CPU-s",
+                bare_cpu,
+                bare,
+                "median round; goal ≥ 0.7",
+            ),
+        ],
+        notes=[f"{len(results)} rounds, {errors} errors"],
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from bench.figures import Figure, emit
 from eclor.wire import Reading, TelemetryBatch, decode, encode
 
 T0 = 1_764_370_000_000
@@ -83,6 +84,13 @@ def main() -> None:
     print(f"{'':8}{'eclor.wire':>16}{'plain json':>16}{'ratio':>8}")
     for name, (ours, reference) in results.items():
         print(f"{name:8}{ours:>12,.0f} r/s{reference:>12,.0f} r/s{ours / reference:>7.1f}x")
+    emit(
+        [
+            Figure(f"{name}, eclor.wire", ours, "readings/s", reference, "plain json")
+            for name, (ours, reference) in results.items()
+        ],
+        notes=[f"{args.readings} readings × 10 fields per batch, {len(payload):,} bytes of JSON"],
+    )
 
 
 if __name__ == "__main__":
