@@ -29,6 +29,12 @@ def event_points(batch: EventBatch, events: Sequence[Event] | None = None) -> li
     return points
 
 
+def status_points(status: Status) -> list[Point]:
+    """All points of a status message: its ``gateway_status`` point, then one ``device_status``
+    point per device it reports on."""
+    return [status_point(status), *device_status_points(status)]
+
+
 def status_point(status: Status) -> Point:
     """The fleet-health series: one point per status message."""
     fields: dict[str, FieldValue] = {"online": status.state == "online"}
@@ -44,3 +50,18 @@ def status_point(status: Status) -> Point:
         fields["devices_degraded"] = states.count("degraded")
         fields["devices_unreachable"] = states.count("unreachable")
     return Point("gateway_status", {"gateway": status.gateway}, fields, status.time)
+
+
+def device_status_points(status: Status) -> list[Point]:
+    """One ``device_status`` point per device of the status: its poll state and its error
+    counter (cumulative since the agent started: poll errors per device are its ``increase``)."""
+    points = []
+    for device, health in status.devices.items():
+        fields: dict[str, FieldValue] = {"state": health.state, "errors": health.errors}
+        if health.last_ok is not None:
+            fields["last_ok_age_s"] = max(0.0, (status.time - health.last_ok) / 1000)
+        if health.detail:
+            fields["detail"] = health.detail
+        tags = {"gateway": status.gateway, "device": device}
+        points.append(Point("device_status", tags, fields, status.time))
+    return points

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.ingest.convert import status_points
 from cloud.ingest.service import IngestSettings
 from cloud.registry.dead_letters import count_dead_letters_by_reason
 from cloud.store import InfluxSettings, InfluxStore, SqliteSettings, SqliteStore
 from cloud.store.base import TimeSeriesStore
-from eclor.wire import Reading
+from eclor.wire import Reading, Status
+from eclor.wire.messages import DeviceHealth, DeviceState
 from tests.services.influxdb import InfluxDBServer
 from tests.services.mosquitto import MosquittoServer
 from tests.services.plugin import InfluxDBFactory, MosquittoFactory
@@ -217,3 +219,56 @@ async def test_a_full_buffer_waits_for_the_flush_instead_of_refusing(
         gw.close()
         await store.close()
     assert not refused, "a working store never makes the ingest refuse"
+
+
+HOUR = T0 - T0 % 3_600_000  # windows are epoch-aligned
+
+
+def _status(minute: int, meter_errors: int, meter_state: DeviceState) -> Status:
+    time = HOUR + minute * 60_000
+    return Status(
+        gateway="gw-a",
+        state="online",
+        time=time,
+        devices={
+            "meter": DeviceHealth(
+                state=meter_state, last_ok=time - 30_000, errors=meter_errors, detail="timeout"
+            ),
+            "controller": DeviceHealth(state="ok", last_ok=time, errors=0),
+        },
+    )
+
+
+async def test_device_health_from_status_messages_gives_poll_errors_per_device(
+    store: TimeSeriesStore,
+) -> None:
+    # the agent's error counter grows by 2, 3, 0 then restarts from 0 with the agent
+    history: list[tuple[int, int, DeviceState]] = [
+        (0, 4, "ok"),
+        (1, 6, "degraded"),
+        (2, 9, "unreachable"),
+        (3, 9, "ok"),
+        (4, 1, "ok"),
+    ]
+    points = [p for m, e, s in history for p in status_points(_status(m, e, s))]
+    assert [p.measurement for p in points[:3]] == [
+        "gateway_status",
+        "device_status",
+        "device_status",
+    ]
+    await store.write(points)
+
+    latest = await store.latest("device_status", {"gateway": "gw-a", "device": "meter"})
+    fields = {k: v.value for series in latest for k, v in series.fields.items()}
+    assert fields == {"state": "ok", "errors": 1, "last_ok_age_s": 30.0, "detail": "timeout"}
+    grown = await store.increase(
+        "device_status",
+        "errors",
+        start_ms=HOUR,
+        end_ms=HOUR + 3_600_000,
+        every_ms=3_600_000,
+        where={"gateway": "gw-a"},
+        group_by=["device"],
+    )
+    per_device = {s.tags["device"]: [w.value for w in s.windows] for s in grown}
+    assert per_device == {"meter": [6], "controller": [0]}
