@@ -26,8 +26,4 @@ sim: setup
 	$(BIN)/eclor sim run --scenario demo
 
 bench:
-	$(BIN)/python -m bench.wire
-	$(BIN)/python -m bench.store_raw
-	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.edge_throughput
-	$(BIN)/python -m bench.edge_drain
+	$(BIN)/python -m bench.run_all

@@ -30,6 +30,10 @@ from tests.services.influxdb import InfluxDBServer
 
 DAY_S = 86_400
 YEAR_S = 365 * DAY_S
+LUMINAIRE_FIELDS = 6
+"""``dali``: level_pct, lamp_failure, gear_failure, power_w, energy_wh, operating_hours_h."""
+CABINET_FIELDS = 18
+"""``energy`` of an SDM630, the largest meter profile."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,6 @@ class Assumptions:
     """Share of a core an ingest worker or influxd may use at the peak (catch-up) rate."""
     gateways_per_broker: int = 10_000
     """Persistent MQTT connections one Mosquitto 2 instance is given (not measured here)."""
-    readings_per_message: int = 50
-    """Readings per uplink batch at the steady rate (a gateway's flush every 250 ms gathers
-    what its pollers produced; ~50 luminaires reporting at once)."""
     retention_years: float = 1.0
     """The product keeps InfluxDB data forever (``retention_days: null``): the disk grows by
     the yearly figure each year; this many years are sized."""
@@ -65,7 +66,8 @@ class Measured:
 
     ingest_cpu_us_per_point: float
     influxd_cpu_us_per_point: float
-    mosquitto_cpu_us_per_message: float
+    mosquitto_cpu_us_per_point: float
+    """Measured with 250-reading messages; smaller messages cost more per point."""
     tsm_bytes_per_point: float
     influxd_rss_bytes_per_series: float
     edge_cpu_ms_per_1000_readings: float
@@ -79,7 +81,8 @@ class Projection:
 
     def add(self, key: str, label: str, arithmetic: str, value: float, unit: str = "") -> float:
         self.values[key] = value
-        shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+        whole = abs(value) >= 100 or float(value).is_integer()
+        shown = f"{value:,.0f}" if whole else f"{value:,.2f}"
         self.lines.append((label, arithmetic, f"{shown} {unit}".strip()))
         return value
 
@@ -130,12 +133,11 @@ def project(m: Measured, a: Assumptions) -> Projection:
         f"max(2, ⌈{ingest_cores:.2f} / {a.target_utilisation:g}⌉)",
         max(2, math.ceil(ingest_cores / a.target_utilisation)),
     )
-    messages = peak / a.readings_per_message
-    broker_cores = messages * m.mosquitto_cpu_us_per_message / 1e6
+    broker_cores = peak * m.mosquitto_cpu_us_per_point / 1e6
     p.add(
         "broker_cores",
         "Mosquitto CPU at peak",
-        f"{peak:,.0f} / {a.readings_per_message} msg × {m.mosquitto_cpu_us_per_message:.0f} µs",
+        f"{peak:,.0f} × {m.mosquitto_cpu_us_per_point:.1f} µs",
         broker_cores,
         "cores",
     )
@@ -169,13 +171,22 @@ def project(m: Measured, a: Assumptions) -> Projection:
         series * m.influxd_rss_bytes_per_series / 1e9,
         "GB",
     )
-    year = avg * YEAR_S
-    p.add("points_year", "points per year", f"{avg:,.0f} × {YEAR_S:,} s", year)
-    disk = year * m.tsm_bytes_per_point / 1e9
+    values_s = lum_rate * LUMINAIRE_FIELDS + cab_rate * CABINET_FIELDS
+    p.add(
+        "field_values_s",
+        "field values/s",
+        f"{lum_rate:,.0f} × {LUMINAIRE_FIELDS} + {cab_rate:,.0f} × {CABINET_FIELDS}",
+        values_s,
+    )
+    per_value = m.tsm_bytes_per_point / LUMINAIRE_FIELDS
+    year = p.add(
+        "values_year", "field values per year", f"{values_s:,.0f} × {YEAR_S:,} s", values_s * YEAR_S
+    )
+    disk = year * per_value / 1e9
     p.add(
         "disk_gb_year",
         "InfluxDB disk per year (TSM)",
-        f"{year:,.0f} × {m.tsm_bytes_per_point:.1f} B",
+        f"{year:,.0f} × {per_value:.2f} B ({m.tsm_bytes_per_point:.1f} B per 6-field point)",
         disk,
         "GB",
     )
@@ -339,3 +350,22 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def measured_from_facts(facts: dict[str, dict[str, float]]) -> Measured:
+    """:class:`Measured` from the facts of this run's benchmarks (keyed by benchmark); the
+    multi-worker run is preferred for the ingest's costs. Raises ``ValueError`` naming what is
+    missing (a benchmark that failed)."""
+    ingest = facts.get("ingest_workers") or facts.get("ingest") or {}
+    sources = {
+        "ingest_cpu_us_per_point": (ingest, "bench.ingest_workers or bench.ingest"),
+        "influxd_cpu_us_per_point": (ingest, "bench.ingest_workers or bench.ingest"),
+        "mosquitto_cpu_us_per_point": (ingest, "bench.ingest_workers or bench.ingest"),
+        "tsm_bytes_per_point": (facts.get("projection", {}), "bench.projection"),
+        "influxd_rss_bytes_per_series": (facts.get("projection", {}), "bench.projection"),
+        "edge_cpu_ms_per_1000_readings": (facts.get("cost_growth", {}), "bench.cost_growth"),
+    }
+    missing = [f"{key} (from {where})" for key, (got, where) in sources.items() if key not in got]
+    if missing:
+        raise ValueError("no figure for " + ", ".join(missing))
+    return Measured(**{key: got[key] for key, (got, _) in sources.items()})
