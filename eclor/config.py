@@ -35,9 +35,15 @@ def key_path(loc: tuple[int | str, ...]) -> str:
 
 def read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), "", None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        reason = f"not UTF-8 text: byte {raw[exc.start]:#04x} on line {line}"
+        raise ConfigError(str(path), "", None, reason) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

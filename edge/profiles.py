@@ -187,6 +187,27 @@ class Profile(_Strict):
             object.__setattr__(field, "protocol_address", protocol)
         return self
 
+    @model_validator(mode="after")
+    def _fields_fit_one_request(self) -> Self:
+        """Each field must fit one request, or the read planner could never read it."""
+        for field in self.fields:
+            bits = field.function.is_bit
+            align = 2 if self.limits.even_alignment and not bits else 1
+            largest = (
+                self.limits.max_bits_per_request if bits else self.limits.max_registers_per_request
+            )
+            largest -= largest % align
+            start = field.protocol_address - field.protocol_address % align
+            end = field.protocol_address + field.count
+            end += (-end) % align
+            if end - start > largest:
+                unit = "bits" if bits else "registers"
+                raise ValueError(
+                    f"field {field.name!r} spans {end - start} {unit} from {start} but this "
+                    f"device reads at most {largest} per request (limits)"
+                )
+        return self
+
     def field_named(self, name: str) -> Field:
         for field in self.fields:
             if field.name == name:

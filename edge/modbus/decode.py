@@ -86,4 +86,7 @@ def decode_registers(field: Field, registers: list[int]) -> Value | None:
         raise ValueError(f"{raw} does not fit the wire's signed 64-bit integers")
     if field.scale == 1.0 and field.offset == 0.0:
         return raw
-    return raw * field.scale + field.offset
+    value = raw * field.scale + field.offset
+    if not math.isfinite(value):  # a huge raw value times a large scale: the wire has no infinity
+        raise ValueError(f"{raw} * {field.scale} + {field.offset} overflows to {value}")
+    return value
