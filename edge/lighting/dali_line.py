@@ -10,12 +10,17 @@ commissions POWER ON and SYSTEM FAILURE levels (so a dead agent or a lost bus le
 lit), then runs the status and energy polls of ``edge.lighting.dali_poll``. A timeout or a lost
 connection marks the line down: a ``dali_line_down`` event is raised (once), the interface is closed
 and reopened with exponential backoff; the event clears once the line answers again.
+
+Commands come first: the line's own traffic (discovery, commissioning, polls) is sent with
+``background=True`` and takes the line only when no command is waiting, one transaction at a time,
+so a discovery of the 64 short addresses never holds a switch-off back by more than one frame.
+Discovery adds and updates the gear that answer and keeps those that do not: gear behind an open
+contactor have no mains and are silent, not gone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -32,6 +37,7 @@ from edge.errors import ActuatorError, DaliBusFault, DaliLineUnavailable, DaliTi
 from edge.lighting import faults_kinds as kinds
 from edge.lighting.backends_config import DaliLineConfig
 from edge.lighting.dali_levels import percent_to_arc
+from edge.modbus.gate import PriorityGate
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,9 @@ EventsSink = Callable[[Sequence[Event]], Awaitable[object]]
 Message: TypeAlias = "Command | Generator[Any, Any, Any]"
 MAX_SHORT_ADDRESS = 63
 CONNECT_TIMEOUT_S = 10.0
+COMMAND, BACKGROUND = 0, 1
+"""Priorities of the line's gate: operator and program commands before the line's own traffic."""
+RECANCEL_S = 0.5
 
 
 class DaliLine:
@@ -61,13 +70,13 @@ class DaliLine:
         self.on_events = on_events
         self.group_names = dict(group_names or {})
         self.gear: dict[int, frozenset[int]] = {}
-        """Short address → DALI groups, from the last discovery."""
+        """Short address → DALI groups, from the latest discovery that heard the gear."""
         self.generation = 0
         """Bumped on every (re)connection: gear settings cached by actuators are then stale."""
         self.sends = 0
         self.timeouts = 0
         self._driver: DriverLubaRs232 | None = None
-        self._lock = asyncio.Lock()
+        self._gate = PriorityGate()
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._down_reason = ""
@@ -76,6 +85,7 @@ class DaliLine:
         self.active_failures: set[tuple[int, str]] = set()
         """(short address, event kind) raised and not yet cleared; kept across reconnections."""
         self._task: asyncio.Task[None] | None = None
+        self._polls: list[asyncio.Task[None]] = []
 
     @property
     def device_id(self) -> str:
@@ -110,25 +120,29 @@ class DaliLine:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_surely([self._task, *self._polls])
             self._task = None
         self._disconnect()
 
-    async def send(self, message: Message, *, frames: int = 1) -> Any:
+    async def send(self, message: Message, *, frames: int = 1, background: bool = False) -> Any:
         """Send a command or run a sequence of about ``frames`` frames, under the line's timeout.
 
-        Raises ``DaliLineUnavailable`` at once while the line is down, ``DaliTimeout`` (and marks
-        the line down) when the interface does not complete in time.
+        ``background``: the line's own traffic, sent only when no command waits. Raises
+        ``DaliLineUnavailable`` at once while the line is down, ``DaliTimeout`` (and marks the
+        line down) when the interface does not complete in time (waiting for the line not
+        counted).
         """
         if self._driver is None or self._down.is_set():
             raise DaliLineUnavailable(self.device_id, "interface not connected (reconnecting)")
-        return await self._send(self._driver, message, frames)
+        return await self._send(
+            self._driver, message, frames, BACKGROUND if background else COMMAND
+        )
 
-    async def _send(self, driver: DriverLubaRs232, message: Message, frames: int) -> Any:
+    async def _send(
+        self, driver: DriverLubaRs232, message: Message, frames: int, priority: int
+    ) -> Any:
         timeout_s = self.config.timeout_s * max(1, frames)
-        async with self._lock:
+        async with self._gate.hold(priority):
             self.sends += 1
             try:
                 async with asyncio.timeout(timeout_s):
@@ -168,16 +182,14 @@ class DaliLine:
                 self._up.set()
                 await self._line_alarm(False, "line answers again")
                 poller = DaliPoller(self)
-                polls = [
+                self._polls = [
                     asyncio.create_task(poller.run_status()),
                     asyncio.create_task(poller.run_energy()),
                 ]
                 try:
                     await self._down.wait()
                 finally:
-                    for poll in polls:
-                        poll.cancel()
-                    await asyncio.gather(*polls, return_exceptions=True)
+                    await cancel_surely(self._polls)
                 reason = self._down_reason
             except (ActuatorError, OSError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
@@ -226,27 +238,43 @@ class DaliLine:
         self._commissioned |= new
 
     async def discover(self) -> None:
-        """Find the gear present (QUERY CONTROL GEAR PRESENT 0–63) and their groups."""
+        """Find the gear present (QUERY CONTROL GEAR PRESENT 0–63) and their groups.
+
+        Gear that answer are added or updated; known gear that do not are kept (without mains
+        behind an open contactor, they only answer once it closes).
+        """
         found: dict[int, frozenset[int]] = {}
         for address in range(MAX_SHORT_ADDRESS + 1):
-            present = await self.send(g.QueryControlGearPresent(GearShort(address)))
+            present = await self.send(
+                g.QueryControlGearPresent(GearShort(address)), background=True
+            )
             if present.value is not True:
                 continue
-            low = await self.send(g.QueryGroupsZeroToSeven(GearShort(address)))
-            high = await self.send(g.QueryGroupsEightToFifteen(GearShort(address)))
+            low = await self.send(g.QueryGroupsZeroToSeven(GearShort(address)), background=True)
+            high = await self.send(g.QueryGroupsEightToFifteen(GearShort(address)), background=True)
             bits = _byte(low) | (_byte(high) << 8)
             found[address] = frozenset(n for n in range(16) if bits & (1 << n))
-        self.gear = found
-        log.info("DALI line %s: %d gear %s", self.name, len(found), sorted(found))
+        silent = sorted(set(self.gear) - set(found))
+        self.gear = dict(sorted({**self.gear, **found}.items()))
+        log.info(
+            "DALI line %s: %d gear answer %s; %d known kept though silent %s",
+            self.name,
+            len(found),
+            sorted(found),
+            len(silent),
+            silent,
+        )
 
     async def commission(self, addresses: Sequence[int]) -> None:
         """Store POWER ON and SYSTEM FAILURE levels (broadcast, twice); verify ``addresses``."""
         power_on = percent_to_arc(self.config.power_on_level_pct)
         failure = percent_to_arc(self.config.system_failure_level_pct)
-        await self.send(_store_levels(power_on, failure), frames=6)
+        await self.send(_store_levels(power_on, failure), frames=6, background=True)
         for address in addresses:
-            got_on = await self.send(g.QueryPowerOnLevel(GearShort(address)))
-            got_failure = await self.send(g.QuerySystemFailureLevel(GearShort(address)))
+            got_on = await self.send(g.QueryPowerOnLevel(GearShort(address)), background=True)
+            got_failure = await self.send(
+                g.QuerySystemFailureLevel(GearShort(address)), background=True
+            )
             if got_on.value != power_on or got_failure.value != failure:
                 log.error(
                     "DALI %s: POWER ON %s / SYSTEM FAILURE %s, wanted %d / %d",
@@ -273,6 +301,23 @@ class DaliLine:
             await self.on_events([event])
         except Exception:
             log.exception("DALI line %s: could not store the %s event", self.name, event.kind)
+
+
+async def cancel_surely(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait for them to end, cancelling again every :data:`RECANCEL_S`.
+
+    Python 3.11's ``asyncio.wait_for`` (python-dali's drivers wait for every frame with it) loses
+    a cancellation that arrives as the awaited frame completes: under load, a single ``cancel()``
+    can leave the task running, and whoever awaits it waiting for ever.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_S)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("DALI task %s ended with %r", task.get_name(), task.exception())
 
 
 def _store_levels(power_on: int, failure: int) -> Generator[Any, Any, None]:

@@ -3,7 +3,8 @@
 A status pass sends QUERY STATUS and QUERY ACTUAL LEVEL to each gear, spread evenly over
 ``status_poll_s`` so the polls use a small share of the line's ~21 queries/s and commands get
 through between them. Energy counters are read with the bank latched (python-dali's
-``read_all``), one gear at a time, spread over ``energy_poll_s``. Each gear answer becomes a
+``read_all``), one gear at a time, spread over ``energy_poll_s``. All of it is background traffic
+of the line: commands go first. Each gear answer becomes a
 ``dali`` reading; a change of its lamp or gear failure bit raises or clears one event.
 """
 
@@ -82,8 +83,8 @@ class DaliPoller:
             await self.line.clock.sleep(spread_s)
 
     async def status_of(self, address: int) -> Reading | None:
-        status = await self.line.send(g.QueryStatus(GearShort(address)))
-        level = await self.line.send(g.QueryActualLevel(GearShort(address)))
+        status = await self.line.send(g.QueryStatus(GearShort(address)), background=True)
+        level = await self.line.send(g.QueryActualLevel(GearShort(address)), background=True)
         byte, arc = _answer(status), _answer(level)
         if byte is None or arc is None:
             log.info("DALI %s did not answer its status query", self.line.gear_id(address))
@@ -132,7 +133,7 @@ class DaliPoller:
         try:
             gear = GearShort(address)
             sequence = read_latched(gear, bank, values) if values else bank.read_all(gear)
-            answer: dict[Any, Any] = await self.line.send(sequence, frames=frames)
+            answer: dict[Any, Any] = await self.line.send(sequence, frames=frames, background=True)
         except (MemoryLocationNotImplemented, ResponseError) as exc:
             log.info("DALI %s: no bank %d (%s)", self.line.gear_id(address), bank.address, exc)
             self._no_bank[bank.address].add(address)

@@ -341,13 +341,39 @@ async def test_a_dapc_missed_while_the_gear_had_no_mains_is_sent_again_after_pow
         await group.apply(0, 0)
         sim.mains_off()  # the contactor opens at dawn
         await line.refresh_gear()
-        assert line.gear == {}
+        # silent without mains, not gone: the read-back still knows whom to ask
+        assert sorted(line.gear) == [0, 1, 2, 3]
         await group.apply(50, fade_s=2.0)  # at dusk: sent before the gear are back
         sim.mains_on()  # the contactor closes a moment later: gear at POWER ON LEVEL
         assert [g.actual_level for g in sim.gear] == [254] * 4
         await until(lambda: sim.gear[0].target_level == 229, within=5)
         assert [g.target_level for g in sim.gear] == [229, 229, 254, 254]
         assert sim.gear[1].settings.fade_time == 4
-        await until(lambda: len(line.gear) == 4, within=5)  # rediscovered for the read-back
         assert await group.read_back() is not None
         await group.close()
+
+
+async def test_commands_go_before_the_lines_own_queries_waiting_for_the_bus(
+    served: tuple[SimLine, str],
+) -> None:
+    """Four discoveries (status pass, energy pass, two power-ups) queue 4 × 64 queries; a DAPC
+    sent meanwhile is on the bus right after the query in flight, not behind the queue."""
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink) as line:
+        sim.mains_off()  # the switch-off: no gear answers, every discovery runs to 63
+        frames: list[int] = []
+        sim.observers.append(lambda frame, bits, reply: frames.append(frame))
+        discoveries = [asyncio.create_task(line.discover()) for _ in range(4)]
+        await until(lambda: len(frames) >= 3)
+        group = DaliActuator(line, DaliTarget(line="dali", group=0))
+        started_at = len(frames)
+        await group.apply(0, 0)  # fade setting, then the DAPC: two transactions
+        sent_at = len(frames)
+        assert not any(task.done() for task in discoveries), "the queries were still queued"
+        await asyncio.gather(*discoveries)
+    dapc = frames.index(0x80 << 8)  # group 0, direct arc power 0
+    # the fade's 6 frames and the DAPC, behind the query in flight and at most one slipped in
+    # between the two transactions (7 measured; a first-come lock gives 14: 4 queued ahead)
+    assert dapc - started_at <= 9
+    assert len(frames) - sent_at >= 200, "the discoveries went on after the command"
