@@ -339,3 +339,37 @@ async def test_readings_whose_put_returned_survive_power_cuts(tmp_path: Path) ->
         f"{len(delivered)} stored, {time.monotonic() - started:.1f} s"
     )
     assert len(acked) > 1000
+
+
+# -- the layer itself -------------------------------------------------------------------------
+
+
+def test_the_layer_keeps_what_was_synced_and_tears_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "raw.db"
+    vfs = PowerLossVFS("powerloss-raw")
+    flags = [apsw.SQLITE_OPEN_MAIN_DB | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_READWRITE, 0]
+    try:
+        for mode in ("drop", "torn"):
+            file = vfs.xOpen(str(path), flags)
+            file.xWrite(b"a" * 4096, 0)
+            file.xSync(0)
+            file.xWrite(b"b" * 4096, 2048)  # unsynced: half over synced bytes, half beyond
+            vfs.cut_at = vfs.operations + 1
+            with pytest.raises(apsw.IOError):
+                file.xSync(0)
+            with pytest.raises(apsw.IOError):
+                file.xWrite(b"c", 0)  # the power is off
+            file.xClose()
+            assert vfs.lose_power(mode, random.Random(5)) == {"raw.db": 1}
+            disk = path.read_bytes()
+            sectors = [disk[i : i + 512] for i in range(0, len(disk), 512)]
+            assert disk[:2048] == b"a" * 2048
+            if mode == "drop":
+                assert disk == b"a" * 4096
+            else:
+                assert set(sectors) <= {b"a" * 512, b"b" * 512, bytes(512)}
+                assert b"b" * 512 in sectors, "seed 5 lands some sectors of the torn write"
+                assert disk[2048:4096] != b"b" * 2048, "and loses some others"
+            path.unlink()
+    finally:
+        vfs.unregister()

@@ -141,11 +141,12 @@ class PowerLossFile(apsw.VFSFile):
             super().xWrite(data, offset)
             return
         payload = bytes(data)
+        was_alive = not self._vfs.dead
         try:
             self._vfs.tick()
         except PowerCut:
-            if self._vfs.operations == self._vfs.cut_at:
-                self._state.pending.append((offset, payload))  # in flight: may land, torn
+            if was_alive:  # this very write was in flight at the cut: it may land, torn
+                self._state.pending.append((offset, payload))
             raise
         self._state.pending.append((offset, payload))
         super().xWrite(payload, offset)
