@@ -21,6 +21,7 @@ import select
 import signal
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,15 +58,23 @@ def poll(device: str, k: int, count: int) -> list[Reading]:
     ]
 
 
+def kill_after(calls: int) -> Callable[[], int]:
+    """A progress handler that kills the process on its ``calls``-th call: inside a statement."""
+    remaining = iter(range(calls))
+
+    def handler() -> int:
+        if next(remaining, None) is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 0  # 0: let the statement go on
+
+    return handler
+
+
 async def write_forever(path: Path, ack_fd: int, seed: int, life: int, step_budget: int) -> None:
     def open_store() -> Outbox:
         box = Outbox(path, GATEWAY, OutboxLimits(batch_max_readings=50))
-        if step_budget:
-            steps = iter(range(step_budget))
-            # Kill from inside SQLite: at a random VM step of whatever statement is running.
-            box._db.set_progress_handler(
-                lambda: next(steps, None) is None and os.kill(os.getpid(), signal.SIGKILL), 10
-            )
+        if step_budget:  # SQLite calls the handler every 10 VM steps of any statement
+            box._db.set_progress_handler(kill_after(step_budget), 10)
         return box
 
     outbox = AsyncOutbox(open_store)
