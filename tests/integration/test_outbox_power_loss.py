@@ -40,6 +40,7 @@ pytestmark = pytest.mark.integration
 GATEWAY = "cab-01"
 T0 = 1_764_370_000_000
 CUTS = 60
+ONE_BATCH_PER_APPEND = OutboxLimits(batch_max_readings=1000)
 SYNC_LEVEL = {"OFF": 0, "NORMAL": 1, "FULL": 2}
 
 
@@ -56,7 +57,11 @@ def readings_for(seq: int) -> list[Reading]:
 
 
 def apsw_outbox(
-    path: Path, vfs: PowerLossVFS, synchronous: str, autocheckpoint: int | None = None
+    path: Path,
+    vfs: PowerLossVFS,
+    synchronous: str,
+    autocheckpoint: int | None = None,
+    limits: OutboxLimits = ONE_BATCH_PER_APPEND,
 ) -> Outbox:
     """The real Outbox on an apsw connection through ``vfs``: only the connection differs
     (and, when given, how many WAL pages trigger a checkpoint: SQLite's default is 1000)."""
@@ -75,7 +80,7 @@ def apsw_outbox(
             create(db)  # type: ignore[arg-type]
             return db
 
-    return OnVFS(path, GATEWAY, OutboxLimits(batch_max_readings=1000))
+    return OnVFS(path, GATEWAY, limits)
 
 
 @dataclass
@@ -339,6 +344,58 @@ async def test_readings_whose_put_returned_survive_power_cuts(tmp_path: Path) ->
         f"{len(delivered)} stored, {time.monotonic() - started:.1f} s"
     )
     assert len(acked) > 1000
+
+
+# -- a full outbox: every batch is stored or counted as evicted, through the cuts --------------
+
+
+def test_evictions_stay_counted_through_power_cuts(tmp_path: Path) -> None:
+    """The uplink is down and the byte bound is hit at every append: each append evicts the
+    oldest batches in its own transaction. After each cut, every seq ever handed out is either
+    stored or counted as evicted (batches and readings), and nothing that returned is lost."""
+    path = tmp_path / "outbox.sqlite"
+    limits = OutboxLimits(batch_max_readings=1000, max_bytes=24_000)
+    vfs = PowerLossVFS("powerloss-evict")
+    rng = random.Random(15)
+    try:
+        for _ in range(40):
+            box = apsw_outbox(path, vfs, "FULL", limits=limits)
+            ledger = Ledger(next_seq=box.stats().next_seq)
+            write_until_cut_no_ack(box, vfs, ledger, rng)
+            abandon(box)
+            vfs.lose_power("torn", rng)
+            stored, next_seq = reopen(path)
+            box = Outbox(path, GATEWAY, limits)
+            stats = box.stats()
+            box.close()
+            missing = [seq for seq in range(1, next_seq) if seq not in stored]
+            assert stats.evicted == {
+                ("bytes", "telemetry"): (len(missing), sum(len(readings_for(s)) for s in missing))
+            }
+            assert all(seq in stored or seq < min(stored) for seq in ledger.appended)
+            assert next_seq > max(ledger.appended, default=0)
+            assert stats.bytes <= limits.max_bytes
+    finally:
+        vfs.unregister()
+    print(
+        f"\nevictions through 40 torn cuts: {stats.evicted}, {len(stored)} stored, seq {next_seq}"
+    )
+    assert stats.evicted_batches > 1000
+
+
+def write_until_cut_no_ack(
+    box: Outbox, vfs: PowerLossVFS, ledger: Ledger, rng: random.Random
+) -> None:
+    vfs.cut_at = vfs.operations + rng.randint(1, 3000)
+    while True:
+        try:
+            returned = box.append_readings(readings_for(ledger.next_seq))
+        except apsw.Error:
+            return
+        if vfs.dead:
+            return
+        ledger.appended[returned[0]] = vfs.syncs["wal"]
+        ledger.next_seq += 1
 
 
 # -- the layer itself -------------------------------------------------------------------------
