@@ -2,10 +2,11 @@
 and 2,000 simulated Modbus devices.
 
 Design. The devices are ``bench.edge_throughput``'s simulated SDM630s: one simulator process
-serves ``--per-endpoint`` unit ids (default 100) on each Modbus TCP endpoint, so 2,000 meters are
-20 TCP servers in one process, and the agent has one bus per endpoint, as a cabinet has one per
-RS-485 line. A poll is 7 Modbus requests and gives two readings. To keep the run short and the
-single simulator process below saturation, the poll interval grows with the fleet:
+serves ``--per-endpoint`` unit ids (default 20) on each Modbus TCP endpoint, so 2,000 meters are
+100 TCP servers in one process, and the agent has one bus per endpoint, as a cabinet has one per
+RS-485 line (a bus is polled one request at a time: more meters per bus would measure the bus).
+A poll is 7 Modbus requests and gives two readings. To keep the run short and the single
+simulator process below saturation, the poll interval grows with the fleet:
 ``max(1, meters / 200)`` s, so 2,000 meters are polled every 10 s (1,400 requests/s, the same
 request rate as 200 meters polled every second). CPU per reading is therefore comparable across
 sizes; CPU per second says what the agent costs at that fleet and interval. Each size runs the
@@ -131,7 +132,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--meters", type=int, nargs="+", default=[20, 200, 2000])
     parser.add_argument("--seconds", type=int, default=30, help="measured window")
     parser.add_argument("--warmup", type=int, default=10, help="after the first delivery")
-    parser.add_argument("--per-endpoint", type=int, default=100, help="unit ids per endpoint")
+    parser.add_argument("--per-endpoint", type=int, default=20, help="unit ids per endpoint")
     parser.add_argument("--workdir", type=Path, help="keep configs, outboxes and logs here")
     args = parser.parse_args()
     if not 1 <= args.per_endpoint <= 247:

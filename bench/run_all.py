@@ -62,7 +62,7 @@ BENCHMARKS = (
               ("--points", "100000"),
               ("--points", "20000", "--gateways", "10", "--workers", "1", "2"), 600),
     Benchmark("edge_throughput", "Edge agent: steady polling",
-              ("--meters", "20", "200", "--seconds", "20", "--rounds", "2"),
+              ("--meters", "20", "200", "--seconds", "20", "--rounds", "2", "--warmup", "5"),
               ("--meters", "20", "--seconds", "5", "--warmup", "2"), 600),
     Benchmark("cost_growth", "Edge agent: cost growth with the devices polled",
               ("--seconds", "30",),
