@@ -8,7 +8,7 @@ from __future__ import annotations
 
 ABOUT: dict[str, str] = {
     "wire": """\
-500 readings × 10 fields per batch (an SDM630 poll), 168 kB of JSON. The reference is the standard
+A batch of 500 readings × 10 fields (an SDM630 poll). The reference is the standard
 library's `json` encoding the same batch from plain dicts and decoding it to dicts without any
 validation.
 """,
@@ -25,10 +25,10 @@ gateways, one paho client each (MQTT 5, QoS 1), like the edge's uplink: at most 
 batches per gateway, a batch sent again when its ack has not come in 30 s. Readings are SDM630 polls:
 the profile's 18 `energy` fields, float32 values as the meter gives them, 5 meters per gateway. A
 batch of 500 of those is 370 kB, over the wire's 256 KiB limit, so it is halved as the edge's outbox
-does: 800 messages of 250 readings. Time runs from the first publish to the last ack; points/s =
+does: messages of 250 readings. Time runs from the first publish to the last ack; points/s =
 distinct points acked / time. Then a `count` query on the store must return every point. The
-reference (500 points per POST, one POST at a time, no gzip) runs before and after each of the three
-ingest → InfluxDB rounds; a round is compared with the mean of the two references around it.
+reference (500 points per POST, one POST at a time, no gzip) runs before and after each of the `--rounds`
+ingest → InfluxDB rounds (the median round is shown); a round is compared with the mean of the two references around it.
 """,
     "edge_throughput": """\
 Every measured program runs in its own process, so its CPU time (utime + stime of all its threads,
