@@ -234,7 +234,11 @@ async def test_programs_published_when_pending_and_republished_after_a_wipe(
 
     wipe_retained(stand.broker.port, GW)
 
+    seen = len(stand.watch.programs(GW))
     assert await republish_programs(stand.context, publish) == 1
+    # the publish is queued, not done, when the call returns: a watcher subscribing before the
+    # broker has it would get it live (retain flag off) instead of as the retained copy
+    await until(lambda: len(stand.watch.programs(GW)) > seen, 5, "program republished")
     late = BrokerWatch(stand.broker.port)
     try:
         await until(lambda: bool(late.programs(GW)), 5, "retained program after the wipe")
