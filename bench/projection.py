@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,33 +37,47 @@ CABINET_FIELDS = 18
 """``energy`` of an SDM630, the largest meter profile."""
 
 
+def _why(default: float, why: str) -> Any:
+    return field(default=default, metadata={"why": why})
+
+
 @dataclass(frozen=True)
 class Assumptions:
-    """What the projection does not measure; each is printed with the result."""
+    """What the projection does not measure; each is printed with its reason."""
 
-    luminaires: int = 1_000_000
-    reading_interval_s: int = 900
-    """One ``dali`` point (6 fields) per luminaire every 15 min, day and night."""
-    luminaires_per_gateway: int = 50
-    """One edge gateway per lighting cabinet; the territory has 6,000–10,000 luminaires behind
-    100–200 cabinets (``reference/domain.md``): about 50 per cabinet."""
-    cabinet_points_per_interval: int = 15
-    """Per gateway per reading interval: its meter's ``energy`` point every minute."""
-    catch_up_factor: float = 5.0
-    """Capacity over the average rate, so a fleet-wide backlog (a cloud outage of an hour)
-    drains in about 15 minutes while live readings keep flowing."""
-    target_utilisation: float = 0.5
-    """Share of a core an ingest worker or influxd may use at the peak (catch-up) rate."""
-    gateways_per_broker: int = 10_000
-    """Persistent MQTT connections one Mosquitto 2 instance is given (not measured here)."""
-    retention_years: float = 1.0
-    """The product keeps InfluxDB data forever (``retention_days: null``): the disk grows by
-    the yearly figure each year; this many years are sized."""
+    luminaires: int = _why(1_000_000, "the client's fleet")
+    reading_interval_s: int = _why(
+        900, "one `dali` point (6 fields) per luminaire every 15 min, day and night"
+    )
+    luminaires_per_gateway: int = _why(
+        50,
+        "one edge gateway per lighting cabinet; the territory has 6,000–10,000 luminaires behind "
+        "100–200 cabinets (`reference/domain.md`): about 50 a cabinet",
+    )
+    cabinet_points_per_interval: int = _why(
+        15, "per gateway per reading interval: its meter's `energy` point every minute"
+    )
+    catch_up_factor: float = _why(
+        5.0,
+        "capacity over the average rate, so a fleet-wide backlog of an hour (a cloud outage) "
+        "drains in about 15 minutes while live readings keep flowing",
+    )
+    target_utilisation: float = _why(
+        0.5, "share of a core an ingest worker, broker or influxd may use at the peak rate"
+    )
+    gateways_per_broker: int = _why(
+        10_000, "persistent MQTT connections given to one Mosquitto 2 instance (not measured)"
+    )
+    retention_years: float = _why(
+        1.0,
+        "the product keeps InfluxDB data forever (`retention_days: null`): the disk grows by "
+        "the yearly figure every year; this many years are sized",
+    )
 
 
 @dataclass(frozen=True)
 class Measured:
-    """Per-unit costs measured in the same run (see where each comes from in ``run_all``)."""
+    """Per-unit costs measured in the same run (:func:`measured_from_facts` says where from)."""
 
     ingest_cpu_us_per_point: float
     influxd_cpu_us_per_point: float
@@ -71,6 +86,19 @@ class Measured:
     tsm_bytes_per_point: float
     influxd_rss_bytes_per_series: float
     edge_cpu_ms_per_1000_readings: float
+
+
+SOURCES = {
+    "ingest_cpu_us_per_point": "ingest CPU µs per point, summed over workers "
+    "(bench.ingest_workers, median of the worker counts; else bench.ingest)",
+    "influxd_cpu_us_per_point": "influxd CPU µs per point in the same ingest run (18-field points)",
+    "mosquitto_cpu_us_per_point": "Mosquitto CPU µs per point, same run (250-reading messages)",
+    "tsm_bytes_per_point": "bytes per 6-field `dali` point in compacted TSM files "
+    "(bench.projection)",
+    "influxd_rss_bytes_per_series": "influxd RSS bytes per new series (bench.projection)",
+    "edge_cpu_ms_per_1000_readings": "edge agent CPU ms per 1000 readings, largest fleet "
+    "(bench.cost_growth)",
+}
 
 
 @dataclass
@@ -143,6 +171,7 @@ def project(m: Measured, a: Assumptions) -> Projection:
     )
     by_cpu = math.ceil(broker_cores / a.target_utilisation)
     by_conn = math.ceil(gateways / a.gateways_per_broker)
+    p.values["brokers_by_cpu"], p.values["brokers_by_connections"] = by_cpu, by_conn
     p.add(
         "brokers",
         "brokers",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from bench.figures import Figure, Figures
-from bench.projection import Assumptions, Measured, Projection
+from bench.projection import SOURCES, Assumptions, Measured, Projection
 from bench.report_text import ABOUT, HISTORY
 
 
@@ -134,20 +134,26 @@ def projection_lines(
     lines = ["## Projection: 1 million luminaires", "", ABOUT["projection"].strip(), ""]
     if projection is None or measured is None:
         return [*lines, f"**Not computed**: {why}.", ""]
-    lines += ["Measured in this run:", "", "| per-unit cost | value |", "|---|---|"]
-    lines += [f"| `{f.name}` | {number(getattr(measured, f.name))} |" for f in fields(measured)]
+    lines += ["Measured in this run:", "", "| per-unit cost | value | what |", "|---|---|---|"]
+    lines += [
+        f"| `{f.name}` | {number(getattr(measured, f.name))} | {SOURCES.get(f.name, '')} |"
+        for f in fields(measured)
+    ]
     lines += ["", "Assumptions (not measured):", ""]
     for f in fields(assumptions):
-        lines.append(f"- `{f.name}` = {getattr(assumptions, f.name):,}")
+        why = f.metadata.get("why", "")
+        lines.append(f"- `{f.name}` = {getattr(assumptions, f.name):,}: {why}")
     lines += ["", "| quantity | arithmetic | result |", "|---|---|---|"]
     lines += [f"| {label} | {arith} | {result} |" for label, arith, result in projection.lines]
     v = projection.values
+    by_conn = v["brokers_by_connections"] >= v["brokers_by_cpu"]
+    limit = "connections, not CPU" if by_conn else "CPU, not connections"
     lines += [
         "",
         f"In words: {v['gateways']:,.0f} gateways send {v['points_s']:,.0f} points/s on average "
         f"({v['peak_points_s']:,.0f} while a fleet-wide backlog drains); "
         f"{v['ingest_workers']:,.0f} ingest workers and {v['brokers']:,.0f} brokers carry it, "
-        f"the broker count set by connections, not CPU. InfluxDB holds {v['series']:,.0f} "
+        f"the broker count set by {limit}. InfluxDB holds {v['series']:,.0f} "
         f"series (about {v['index_ram_gb']:,.1f} GB of in-memory index with 1.x's `inmem` index; "
         f"`tsi1` keeps it on disk) and grows by {v['disk_gb_year']:,.0f} GB a year, kept "
         "forever by the product's default. The write load is small; the series count and the "
