@@ -105,3 +105,9 @@ def test_emit_writes_only_when_run_all_asked(
 def test_a_zero_or_missing_reference_has_no_ratio() -> None:
     assert Figure("x", 1.0, "u").ratio is None
     assert Figure("x", 1.0, "u", 0.0, "ref").ratio is None
+
+
+def test_the_broker_count_names_what_limits_it() -> None:
+    assert "the broker count set by connections, not CPU" in document(OK)
+    busy = Measured(40.0, 25.0, 400.0, 18.0, 1000.0, 1200.0)
+    assert "the broker count set by CPU, not connections" in document(OK, measured=busy)
