@@ -70,17 +70,31 @@ class Injected:
 
     counts: Counter[str] = field(default_factory=Counter)
     kills: dict[str, list[int]] = field(default_factory=dict)
+    fault_phase_s: float = 0.0
+    """From the first injection to the repair of the last one."""
     outages: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
-def plan(rng: random.Random, budget_s: float, min_each: int, stand: Stand) -> list[Fault]:
-    """Every kind ``min_each`` times in a random order, then random extras while time remains."""
+@dataclass(frozen=True)
+class Plan:
+    faults: list[Fault]
+    required: int
+    """The first ``required`` faults hold every kind ``min_each`` times; all of them run."""
+    budget_s: float
+    """After the required ones, faults go on until this long since the first one."""
+
+
+def plan(rng: random.Random, budget_s: float, min_each: int, stand: Stand) -> Plan:
+    """Every kind ``min_each`` times in a random order mixed with random extras up to about
+    ``budget_s``, then a tail of random faults used while the wall clock allows."""
     kinds = [k for k in Kind for _ in range(min_each)]
     rng.shuffle(kinds)
     faults = [_draw(rng, kind, stand) for kind in kinds]
-    while sum(_cost(f) for f in faults) + _cost(faults[-1]) < budget_s:
+    while sum(_cost(f) for f in faults) + _cost(faults[-1]) < budget_s * 0.7:
         faults.insert(rng.randrange(len(faults) + 1), _draw(rng, rng.choice(list(Kind)), stand))
-    return faults
+    required = len(faults)
+    tail = [_draw(rng, rng.choice(list(Kind)), stand) for _ in range(int(budget_s / 4) + 1)]
+    return Plan(faults + tail, required, budget_s)
 
 
 def _cost(fault: Fault) -> float:
@@ -114,8 +128,12 @@ class Injector:
         self.injected = Injected()
         self._log = (stand.workdir / "faults.jsonl").open("a", encoding="utf-8")
 
-    def run(self, faults: list[Fault]) -> Injected:
-        for fault in faults:
+    def run(self, planned: Plan) -> Injected:
+        began = time.monotonic()
+        for index, fault in enumerate(planned.faults):
+            spent = time.monotonic() - began
+            if index >= planned.required and spent >= planned.budget_s:
+                break
             time.sleep(fault.gap_s)
             started = time.time_ns() // 1_000_000
             self._inject(fault)
@@ -123,6 +141,7 @@ class Injector:
             self._log.write(json.dumps({**asdict(fault), "t_ms": started}) + "\n")
             self._log.flush()
             log.info("injected %s on %s for %.1f s", fault.kind.value, fault.target, fault.hold_s)
+        self.injected.fault_phase_s = time.monotonic() - began
         return self.injected
 
     def _inject(self, fault: Fault) -> None:
@@ -170,5 +189,7 @@ class Injector:
         self._log.close()
 
 
-def write_plan(path: Path, faults: list[Fault]) -> None:
-    path.write_text("".join(json.dumps(asdict(f)) + "\n" for f in faults), encoding="utf-8")
+def write_plan(path: Path, planned: Plan) -> None:
+    lines = [json.dumps({"required": planned.required, "budget_s": planned.budget_s})]
+    lines += [json.dumps(asdict(f)) for f in planned.faults]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

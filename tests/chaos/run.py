@@ -39,7 +39,8 @@ class Report:
 
     def table(self) -> str:
         c = self.verdict.counts
-        rows = [f"chaos run: seed {self.seed}, faults for {self.planned_s:.0f} s planned, "
+        rows = [f"chaos run: seed {self.seed}, {self.planned_s:.0f} s of faults asked, "
+                f"{self.injected.fault_phase_s:.0f} s injecting (first fault to last repair), "
                 f"{self.elapsed_s:.0f} s in all (start to verdict)", "",
                 "| fault | injected |", "|---|---:|"]  # fmt: skip
         rows += [f"| {k.value} | {self.injected.counts[k.value]} |" for k in Kind]
