@@ -83,6 +83,9 @@ async def test_a_simulated_day_through_the_whole_chain(
             registry=RegistryConfig(url=f"sqlite:///{tmp_path / 'registry.sqlite'}"),
             api=ApiConfig(port=0),
         ),
+        # the chain of readings: at 2880x the scheduler's jobs would run every wall second and
+        # compete with the polls this test times (the jobs have their own tests)
+        roles=("ingest", "api"),
         clock=clock,
     )
     cloud_stop = asyncio.Event()
