@@ -15,7 +15,8 @@ Commands come first: the line's own traffic (discovery, commissioning, polls) is
 ``background=True`` and takes the line only when no command is waiting, one transaction at a time,
 so a discovery of the 64 short addresses never holds a switch-off back by more than one frame.
 Discovery adds and updates the gear that answer and keeps those that do not: gear behind an open
-contactor have no mains and are silent, not gone.
+contactor have no mains and are silent, not gone (``gear``); the polls go to those heard lately
+(``present``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class DaliLine:
         self.group_names = dict(group_names or {})
         self.gear: dict[int, frozenset[int]] = {}
         """Short address → DALI groups, from the latest discovery that heard the gear."""
+        self.present: set[int] = set()
+        """Gear that answered the latest discovery and every status query since (the polls
+        skip the others: silent gear have no mains and would pass for gear without banks)."""
         self.generation = 0
         """Bumped on every (re)connection: gear settings cached by actuators are then stale."""
         self.sends = 0
@@ -256,6 +260,7 @@ class DaliLine:
             found[address] = frozenset(n for n in range(16) if bits & (1 << n))
         silent = sorted(set(self.gear) - set(found))
         self.gear = dict(sorted({**self.gear, **found}.items()))
+        self.present = set(found)
         log.info(
             "DALI line %s: %d gear answer %s; %d known kept though silent %s",
             self.name,

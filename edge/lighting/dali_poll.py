@@ -1,11 +1,16 @@
 """Slow polls of a DALI line: gear status and level, energy (bank 202) and on-time (bank 206).
 
 A status pass sends QUERY STATUS and QUERY ACTUAL LEVEL to each gear, spread evenly over
-``status_poll_s`` so the polls use a small share of the line's ~21 queries/s and commands get
-through between them. Energy counters are read with the bank latched (python-dali's
-``read_all``), one gear at a time, spread over ``energy_poll_s``. All of it is background traffic
-of the line: commands go first. Each gear answer becomes a
-``dali`` reading; a change of its lamp or gear failure bit raises or clears one event.
+``status_poll_s`` so the polls use a small share of the line's ~21 queries/s. Energy counters are
+read with the bank latched (python-dali's ``read_all``), one gear at a time, spread over
+``energy_poll_s``. All of it is background traffic of the line: commands go first. Each gear
+answer becomes a ``dali`` reading; a change of its lamp or gear failure bit raises or clears one
+event.
+
+Both polls go to the gear present (``DaliLine.present``: heard by the latest discovery and by
+every status query since). A gear silent for want of mains (open contactor) is left alone until
+a discovery hears it again (each energy pass starts with one, and a status pass runs one when no
+gear is present): asked for its banks, it would pass for a gear without them.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ class DaliPoller:
         period = self.line.config.status_poll_s
         while True:
             with self._guard("status"):
-                if not self.line.gear:
+                if not self.line.present:  # nothing answers: the contactor may have closed
                     await self.line.refresh_gear()
                 await self.status_pass(period)
                 continue
@@ -73,8 +78,9 @@ class DaliPoller:
             log.exception("DALI line %s: %s poll failed; next pass later", self.line.name, poll)
 
     async def status_pass(self, spread_s: float) -> None:
-        """Query every gear once, one every ``spread_s / gear`` seconds (0: as fast as the bus)."""
-        addresses = sorted(self.line.gear)
+        """Query every gear present once, one every ``spread_s / gear`` seconds (0: as fast as
+        the bus)."""
+        addresses = sorted(self.line.present)
         pause = spread_s / max(1, len(addresses))
         for address in addresses:
             await self.status_of(address)
@@ -88,6 +94,7 @@ class DaliPoller:
         byte, arc = _answer(status), _answer(level)
         if byte is None or arc is None:
             log.info("DALI %s did not answer its status query", self.line.gear_id(address))
+            self.line.present.discard(address)  # no mains, until a discovery hears it again
             return None
         failures = {"lamp_failure": bool(byte & LAMP_FAILURE_BIT)}
         failures["gear_failure"] = bool(byte & GEAR_FAILURE_BIT)
@@ -97,7 +104,8 @@ class DaliPoller:
         return reading
 
     async def energy_pass(self, spread_s: float) -> None:
-        addresses = sorted(self.line.gear)
+        """Read the banks of every gear present (after the discovery that precedes the pass)."""
+        addresses = sorted(self.line.present)
         pause = spread_s / max(1, len(addresses))
         for address in addresses:
             await self.energy_of(address)

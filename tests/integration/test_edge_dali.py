@@ -377,3 +377,31 @@ async def test_commands_go_before_the_lines_own_queries_waiting_for_the_bus(
     # between the two transactions (7 measured; a first-come lock gives 14: 4 queued ahead)
     assert dapc - started_at <= 9
     assert len(frames) - sent_at >= 200, "the discoveries went on after the command"
+
+
+async def test_energy_pass_during_the_switch_off_skips_the_silent_gear_and_keeps_their_banks(
+    served: tuple[SimLine, str], gear_clock: ManualClock
+) -> None:
+    sim, port = served
+    sink = Sink()
+    async with edge_line(port, sink) as line:
+        poller = DaliPoller(line)
+        sim.mains_off()  # the contactor opens at the start of the switch-off
+        await line.refresh_gear()
+        assert sorted(line.gear) == [0, 1, 2, 3]
+        assert line.present == set()
+        await poller.energy_pass(0)
+        assert sink.readings == []
+        sim.mains_on()
+        await poller.status_pass(0)  # nothing present: nothing asked
+        assert sink.readings == []
+        await line.refresh_gear()  # what the next status or energy pass starts with
+        assert line.present == {0, 1, 2, 3}
+        await poller.energy_pass(0)
+        # had the silent gear been asked, they would pass for gear without banks 202 and 206
+        assert sorted(r.device for r in sink.readings) == [f"dali-dali-gear-{n}" for n in range(4)]
+        assert all("energy_wh" in r.fields for r in sink.readings)
+        sim.mains_off()
+        await poller.status_pass(0)  # no answers: the gear are no longer present
+        assert line.present == set()
+        assert sorted(line.gear) == [0, 1, 2, 3]
