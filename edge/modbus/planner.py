@@ -2,7 +2,8 @@
 
 Fields of one function are sorted by address and grouped greedily, left to right: a field joins the
 current request while the request stays within the device's per-request limit (registers or bits),
-the unused registers it bridges stay within ``max_gap_registers`` (Telegraf's ``max_insert``), and,
+the unused registers it bridges stay within ``max_gap_registers`` (Telegraf's ``max_insert``;
+counted from the end of the fields before it, alignment padding included), and,
 for devices that need it, start and count stay even. Because any run of consecutive fields inside a
 feasible request is itself feasible, greedy grouping is minimal.
 """
@@ -47,24 +48,25 @@ def _plan_function(
     largest = limits.max_bits_per_request if function.is_bit else limits.max_registers_per_request
     largest -= largest % align
     group: list[Field] = []
-    start = end = 0
+    start = end = reach = 0  # reach: end of the fields themselves, before alignment padding
     for field in fields:
         f_start = _down(field.protocol_address, align)
-        f_end = _up(field.protocol_address + field.count, align)
+        f_reach = field.protocol_address + field.count
+        f_end = _up(f_reach, align)
         if f_end - f_start > largest:
             raise ValueError(f"field {field.name!r} alone exceeds {largest} per request")
         fits = group and (
             max(end, f_end) - start <= largest
-            and field.protocol_address - end <= limits.max_gap_registers
+            and field.protocol_address - reach <= limits.max_gap_registers
             and not limits.one_request_per_field
         )
         if fits:
             group.append(field)
-            end = max(end, f_end)
+            end, reach = max(end, f_end), max(reach, f_reach)
             continue
         if group:
             yield ReadRequest(function, start, end - start, tuple(group))
-        group, start, end = [field], f_start, f_end
+        group, start, end, reach = [field], f_start, f_end, f_reach
     if group:
         yield ReadRequest(function, start, end - start, tuple(group))
 

@@ -9,6 +9,7 @@ import pytest
 
 from eclor.errors import ConfigError
 from edge.modbus.decode import decode_registers
+from edge.modbus.planner import plan_reads
 from edge.profiles import DataType, Field, Function, Profile, load_profile
 
 CRASHES = Path(__file__).resolve().parents[2] / "fuzz" / "crashes"
@@ -80,3 +81,27 @@ def test_even_alignment_with_one_register_per_request_is_refused() -> None:
                 ],
             }
         )
+
+
+def test_a_gap_is_counted_from_the_fields_not_from_their_alignment_padding() -> None:
+    """fuzz/crashes/modbus/gap-measured-from-alignment-padding: with even alignment, a field
+    ending on an odd register (37) and the next starting at 40 leave 3 unused registers between
+    them, not 2; a limit of 2 keeps them apart."""
+
+    def plan(max_gap: int) -> list[tuple[int, int]]:
+        profile = Profile.model_validate(
+            {
+                "model": "m",
+                "manufacturer": "x",
+                "measurement": "energy",
+                "limits": {"even_alignment": True, "max_gap_registers": max_gap},
+                "fields": [
+                    {"name": "a", "function": "input_register", "address": 35, "type": "float32"},
+                    {"name": "b", "function": "input_register", "address": 40, "type": "uint16"},
+                ],
+            }
+        )
+        return [(r.address, r.count) for r in plan_reads(profile)]
+
+    assert plan(2) == [(34, 4), (40, 2)]
+    assert plan(3) == [(34, 8)]
