@@ -103,10 +103,11 @@ cloud stand-in, over whole poll intervals after a warm-up; only readings stamped
 received by the cloud count, and "delivered (expected)" in the notes shows whether the agent kept
 up. The reference of each figure is the same figure at 20 devices in the same run: the ratio is the
 growth. The agent starts every poller at the same moment, so each interval opens with a burst of
-7 × devices requests; at 2,000 devices on the loaded 2-core machine some of those polls produce no
-reading (a poll whose requests exceed the bus's 500 ms `timeout_ms` while the event loop works
-through the burst is the likely cause; not confirmed), which shows as fewer readings delivered than
-expected. Spreading the pollers' first polls over the interval would remove the burst.
+7 × devices requests. In a development run at load average 7 (other engineers' tests on the same
+two cores), 2,000 devices delivered 267 of the expected 400 readings/s: whole polls produced no
+reading (requests over the bus's 500 ms `timeout_ms` while the event loop worked through the
+burst is the likely cause; not confirmed); at load 3.4 all 400 came in. Spreading the pollers'
+first polls over the interval would remove the burst.
 """,
     "ingest_workers": """\
 `bench.ingest`'s set-up with N ingest processes at once, each with `IngestSettings.shared_group`
