@@ -52,6 +52,11 @@ class WorkerRun:
     run: Run
     reference: float
 
+    def shares(self) -> str:
+        """Points each worker wrote, as ``a / b / …``."""
+        counts = [self.run.stats.get(f"worker{k}", -1.0) for k in range(self.workers)]
+        return " / ".join(f"{count:,.0f}" for count in counts)
+
     @property
     def ingest_cpu_us_per_point(self) -> float:
         return 1e6 * self.run.cpu_s.get("ingest", 0.0) / max(1, self.run.points)
@@ -92,6 +97,9 @@ class WorkersBench(Bench):
             run = self.measure_workers(label, ingests, publishers)
         per_gateway = self.args.points // self.args.gateways
         run.stored = influx_count(self.influx.url, database, "eclor", per_gateway)
+        for k in range(workers):  # each worker's own count: the broker did share the messages
+            stats = json.loads((workdir / f"stats{k}.json").read_text())
+            run.stats[f"worker{k}"] = stats.get("eclor_ingest_points_written_total{}", -1.0)
         return run
 
     def measure_workers(self, label: str, ingests: list[Child], publishers: list[Child]) -> Run:
@@ -169,7 +177,8 @@ def report(runs: list[WorkerRun], args: argparse.Namespace) -> bool:
     figures = [
         Figure(f"{wr.workers} worker(s): MQTT → ingest → InfluxDB", wr.run.rate, "points/s",
                wr.reference, raw,
-               f"ingest CPU {wr.ingest_cpu_us_per_point:.1f} µs/point; stored {wr.run.stored:,}")
+               f"ingest CPU {wr.ingest_cpu_us_per_point:.1f} µs/point; stored {wr.run.stored:,}; "
+               f"written per worker {wr.shares()}")
         for wr in runs
     ]  # fmt: skip
     one = runs[0]
