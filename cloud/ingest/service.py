@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from cloud.alarms.events import apply_alarm_events, sort_events
 from cloud.alarms.seen import mark_seen
 from cloud.errors import StoreRejected, StoreUnavailable
-from cloud.ingest.convert import event_points, status_point, telemetry_points
+from cloud.ingest.convert import event_points, status_points, telemetry_points
 from cloud.ingest.inbound import Inbound
 from cloud.ingest.metrics import IngestMetrics
 from cloud.ingest.mqtt import CloudMqtt
@@ -149,7 +149,7 @@ class IngestService:
                 self._full.set()
         elif isinstance(message, Status):
             await self._registry.status(message, received_at)
-            self._pending.add(message.gateway, None, [status_point(message)], inbound)
+            self._pending.add(message.gateway, None, status_points(message), inbound)
         elif isinstance(message, CommandResult):
             await self._command_result(inbound, message, received_at)
         self._metrics.messages.labels(suffix, "accepted").inc()

@@ -65,7 +65,7 @@ class DaliActuator:
         await asyncio.sleep(POWER_UP_S)
         try:
             await self.line.send(self._resend_sequence(), frames=8)
-            if not self._members():
+            if not self.line.present:
                 await self.line.refresh_gear()
         except ActuatorError as exc:
             log.info("%s: resend after power-up failed (%s)", self.name, exc)
