@@ -15,7 +15,7 @@ from cloud.ingest.service import IngestSettings
 from cloud.registry.dead_letters import count_dead_letters_by_reason
 from cloud.store import InfluxSettings, InfluxStore, SqliteSettings, SqliteStore
 from cloud.store.base import TimeSeriesStore
-from eclor.wire import Reading, Status
+from eclor.wire import Reading, Status, encode
 from eclor.wire.messages import DeviceHealth, DeviceState
 from tests.services.influxdb import InfluxDBServer
 from tests.services.mosquitto import MosquittoServer
@@ -272,3 +272,26 @@ async def test_device_health_from_status_messages_gives_poll_errors_per_device(
     )
     per_device = {s.tags["device"]: [w.value for w in s.windows] for s in grown}
     assert per_device == {"meter": [6], "controller": [0]}
+
+
+async def test_status_messages_through_the_ingest_store_each_devices_health(
+    store: TimeSeriesStore, sessions: sessionmaker[Session], mosquitto: MosquittoServer
+) -> None:
+    gw = GatewayClient(mosquitto.port, "gw-a")
+
+    async def meter_state() -> object:
+        latest = await store.latest("device_status", {"gateway": "gw-a", "device": "meter"})
+        return next((s.fields["state"].value for s in latest if "state" in s.fields), None)
+
+    try:
+        async with running_ingest(store, sessions, mosquitto.port):
+            gw.publish_raw("status", encode(_status(0, 4, "degraded")))
+            for _ in range(100):
+                if await meter_state() == "degraded":
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        gw.close()
+    assert await meter_state() == "degraded"
+    controller = await store.latest("device_status", {"gateway": "gw-a", "device": "controller"})
+    assert {k: v.value for s in controller for k, v in s.fields.items()}["errors"] == 0
