@@ -116,6 +116,14 @@ GATEWAY_STATUS = _measurement(
     Field("outbox_oldest_age_s", "s", "Âge de la plus ancienne lecture non acquittée (s)"),
     Field("devices_unreachable", "none", "Équipements injoignables", "int"),
 )
+DEVICE_STATUS = _measurement(
+    "device_status",
+    ("gateway", "device"),
+    "ingest",
+    Field("state", "string", "État", "str"),
+    Field("errors", "none", "Erreurs de lecture (cumul depuis le démarrage de l'agent)", "int"),
+    Field("last_ok_age_s", "s", "Depuis la dernière lecture réussie (s)"),
+)
 EVENT = _measurement(
     "event",
     ("gateway", "device", "kind", "severity"),
@@ -198,6 +206,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     TRAFFIC,
     WASTE_CENTRE,
     GATEWAY_STATUS,
+    DEVICE_STATUS,
     EVENT,
     SAVINGS,
     BURNING,

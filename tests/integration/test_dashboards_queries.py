@@ -35,7 +35,7 @@ from cloud.dashboards.catalog import MEASUREMENTS
 from cloud.dashboards.influx import InfluxReader, Range
 from cloud.dashboards.panels import REF_IDS
 from cloud.dashboards.query import Query
-from cloud.ingest.convert import event_points, status_point
+from cloud.ingest.convert import event_points, status_points
 from cloud.registry.baselines import set_baseline
 from cloud.registry.traffic_stations import add_traffic_lane
 from cloud.registry.waste_centres import WasteCentreSpec, add_waste_centre
@@ -118,7 +118,7 @@ async def _derived(url: str, database: str, folder: Path) -> None:
     store = await InfluxStore.open(InfluxSettings(url=url, database=database))
     try:
         gateways = [g.id for g in load_scenario("demo").gateways]
-        await store.write([status_point(s) for s in _statuses(gateways)])
+        await store.write([p for s in _statuses(gateways) for p in status_points(s)])
         await store.write(event_points(_events()))
         for gateway in ("vil-c001", "vil-c002"):
             readings = await _lighting_readings(gateway, folder)
@@ -194,7 +194,9 @@ def _statuses(gateways: Sequence[str]) -> list[Status]:
                     ),
                     devices={
                         "meter": DeviceHealth(state="ok"),
-                        "controller": DeviceHealth(state="unreachable" if step % 7 == 0 else "ok"),
+                        "controller": DeviceHealth(
+                            state="unreachable" if step % 7 == 0 else "ok", errors=step // 7
+                        ),
                     },
                 )
             )

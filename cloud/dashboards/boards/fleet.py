@@ -1,11 +1,12 @@
-"""Santé du parc: gateways online, outbox, evictions, unreachable devices; Prometheus figures."""
+"""Santé du parc: gateways online, outbox, evictions, unreachable devices, poll errors per device;
+ingest figures from Prometheus."""
 
 from __future__ import annotations
 
 from cloud.dashboards.board import Board, TagVariable
 from cloud.dashboards.boards.common import col, q
 from cloud.dashboards.catalog import (
-    EDGE_POLL_ERRORS,
+    DEVICE_STATUS,
     GATEWAY_STATUS,
     INGEST_DEAD_LETTERS,
     INGEST_POINTS,
@@ -62,19 +63,27 @@ PANELS = (
         ((1, "red"),),
     ),
     PanelSpec(
-        "Erreurs de lecture par équipement (par minute)",
-        "lines",
+        "Erreurs de lecture par équipement",
+        "bars",
         (
-            PromQuery(
-                EDGE_POLL_ERRORS,
-                f"sum by (device, kind) (rate({EDGE_POLL_ERRORS.name}[5m])) * 60",
-                "{{device}} {{kind}}",
+            q(
+                DEVICE_STATUS,
+                # the agent's counter restarts at 0 with it: count only the increases
+                col(
+                    DEVICE_STATUS["errors"],
+                    "max",
+                    "erreurs",
+                    op=")",
+                    prefix="non_negative_difference(",
+                ),
+                filters=_F,
+                by=("gateway", "device"),
             ),
         ),
         ((1, "orange"), (10, "red")),
         width=8,
-        description="Compteur des agents de passerelle : Prometheus doit collecter leur /metrics "
-        "(health.host joignable, 127.0.0.1:9108 par défaut).",
+        description="Erreurs de lecture Modbus par équipement et par intervalle, d'après les "
+        "messages de statut des passerelles (mesure device_status).",
     ),
     PanelSpec(
         "Débit d'ingestion (points/s)",

@@ -10,7 +10,7 @@ from prometheus_client import Counter, Gauge
 
 from cloud.dashboards import catalog
 from cloud.dashboards.catalog import MEASUREMENTS, PROM_METRICS, Field, Measurement
-from cloud.ingest.convert import event_points, status_point
+from cloud.ingest.convert import event_points, status_points
 from cloud.ingest.metrics import IngestMetrics
 from eclor.wire import DeviceHealth, Event, EventBatch, OutboxHealth, Status
 from edge.metrics import EdgeMetrics
@@ -84,12 +84,15 @@ def test_status_fields_are_what_the_ingest_writes() -> None:
         state="online",
         time=1_764_370_800_000,
         outbox=OutboxHealth(rows=3, bytes=400, oldest_age_s=12.5, evicted=1),
-        devices={"meter": DeviceHealth(state="unreachable")},
+        devices={"meter": DeviceHealth(state="unreachable", last_ok=1_764_370_700_000)},
     )
-    point = status_point(status)
+    point, device = status_points(status)
     assert point.measurement == catalog.GATEWAY_STATUS.name
     assert tuple(point.tags) == catalog.GATEWAY_STATUS.tags
     _assert_fields(catalog.GATEWAY_STATUS, point.fields)
+    assert device.measurement == catalog.DEVICE_STATUS.name
+    assert tuple(device.tags) == catalog.DEVICE_STATUS.tags
+    _assert_fields(catalog.DEVICE_STATUS, device.fields)
 
 
 def test_event_fields_and_tags_are_what_the_ingest_writes() -> None:
