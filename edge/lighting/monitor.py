@@ -45,6 +45,9 @@ from edge.lighting.faults_debounce import AlarmBoard
 from edge.lighting.faults_power import Commanded, Fed, judge_power
 
 log = logging.getLogger(__name__)
+MAX_QUEUED_EVENTS = 256
+"""Raised/cleared events waiting for the outbox; they change only when a condition flips."""
+STORE_RETRY_S = 1.0
 
 SEVERITY: dict[str, Severity] = {
     kinds.LAMP_UNEXPECTED_ON: "warning",
@@ -78,7 +81,9 @@ class FaultMonitor:
         self._controllers = {
             t.device for g in lighting.groups for t in (g.contactor, g.setpoint) if t is not None
         }
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=MAX_QUEUED_EVENTS)
+        self.dropped = 0
+        """Events refused because the queue was full (the outbox failing for that long)."""
 
     @staticmethod
     def controller(group: GroupConfig) -> str:
@@ -102,15 +107,18 @@ class FaultMonitor:
             log.exception("fault monitor failed on a reading; detection continues")
 
     async def run(self) -> None:
-        """Hand raised/cleared events to ``on_events`` as they come."""
+        """Hand raised/cleared events to ``on_events`` as they come; a failed store is retried."""
         while True:
             events = [await self._queue.get()]
             while not self._queue.empty():
                 events.append(self._queue.get_nowait())
-            try:
-                await self.on_events(events)
-            except Exception:
-                log.exception("could not store %d lighting fault event(s)", len(events))
+            while True:
+                try:
+                    await self.on_events(events)
+                    break
+                except Exception:  # the outbox failing: keep the events and try again
+                    log.exception("could not store %d lighting fault event(s)", len(events))
+                    await asyncio.sleep(STORE_RETRY_S)
 
     async def flush(self) -> None:
         """Store the events still queued (call at shutdown, after cancelling :meth:`run`)."""
@@ -177,14 +185,17 @@ class FaultMonitor:
             return
         state = "raised" if flipped else "cleared"
         log.info("%s on %s %s (%s)", kind, device, state, fields)
-        self._queue.put_nowait(
-            Event(
-                device=device,
-                kind=kind,
-                time=reading.time,
-                severity=SEVERITY[kind],
-                active=flipped,
-                detail=f"{kind} {state} ({source})",
-                fields=dict(fields),
-            )
+        event = Event(
+            device=device,
+            kind=kind,
+            time=reading.time,
+            severity=SEVERITY[kind],
+            active=flipped,
+            detail=f"{kind} {state} ({source})",
+            fields=dict(fields),
         )
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.error("fault event queue full: %s %s on %s not stored", kind, state, device)

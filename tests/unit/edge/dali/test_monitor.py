@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from eclor.clock import ManualClock, to_epoch_ms
 from eclor.wire import Event, Reading
 from edge.lighting.backends_config import ContactorTarget, MeterTarget
@@ -99,3 +101,31 @@ async def test_run_hands_queued_events_to_the_sink() -> None:
     await asyncio.sleep(0.01)
     task.cancel()
     assert [e.kind for e in events] == ["cabinet_door_open"]
+
+
+async def test_events_the_outbox_refused_are_stored_when_it_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("edge.lighting.monitor.STORE_RETRY_S", 0.01)
+    clock = ManualClock(START)
+    stored: list[Event] = []
+    failures = [RuntimeError("disk full"), RuntimeError("disk full")]
+
+    async def flaky(events: Sequence[Event]) -> None:
+        if failures:
+            raise failures.pop()
+        stored.extend(events)
+
+    watch = monitor(clock, [], Command(100, True, 0))
+    watch.on_events = flaky
+    runner = asyncio.create_task(watch.run())
+    for _ in range(3):
+        watch.observe(reading(clock, "controller", door_open=True))
+        clock.advance(10)
+    for _ in range(100):
+        if stored:
+            break
+        await asyncio.sleep(0.01)
+    runner.cancel()
+    assert [(e.kind, e.active) for e in stored] == [("cabinet_door_open", True)]
+    assert not failures
