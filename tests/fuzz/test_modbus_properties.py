@@ -121,8 +121,8 @@ def test_a_value_written_in_any_order_decodes_to_itself(
         function=Function.HOLDING_REGISTER,
         address=0,
         type=kind,
-        word_order=words,  # type: ignore[arg-type]
-        byte_order=bytes_,  # type: ignore[arg-type]
+        word_order=words,
+        byte_order=bytes_,
     )
     assert decode_registers(field, encode(value, kind, words, bytes_)) == value
 

@@ -6,12 +6,15 @@ import importlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eclor.errors import ConfigError
+from edge.config import load_gateway_config
 from edge.modbus.decode import decode_registers
 from edge.modbus.planner import plan_reads
 from edge.profiles import DataType, Field, Function, Profile, load_profile
 
+SHIPPED = Path(__file__).resolve().parents[2] / "firmware_configs"
 CRASHES = Path(__file__).resolve().parents[2] / "fuzz" / "crashes"
 REPRODUCERS = sorted(p for p in CRASHES.glob("*/*") if p.is_file())
 
@@ -105,3 +108,21 @@ def test_a_gap_is_counted_from_the_fields_not_from_their_alignment_padding() -> 
 
     assert plan(2) == [(34, 4), (40, 2)]
     assert plan(3) == [(34, 8)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="edge/config.py parse_size: outbox.max_bytes that is neither an integer nor a string "
+    "(5e8 written in YAML is a float; null) raises TypeError from re.match instead of a "
+    "ConfigError naming outbox.max_bytes (found by tests/fuzz/test_config_properties.py)",
+)
+def test_a_size_written_as_a_float_is_a_config_error(tmp_path: Path) -> None:
+    config = yaml.safe_load((SHIPPED / "gateways" / "cabinet-thil-04.yaml").read_text())
+    config["outbox"]["max_bytes"] = 5e8
+    config["profiles_dir"] = str(SHIPPED / "profiles")
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_gateway_config(path)
+    assert caught.value.key == "outbox.max_bytes"
