@@ -35,6 +35,8 @@ def wire_seeds() -> list[bytes]:
                 value["gateway"] = wire.GATEWAY
             on_topic = json.dumps(value, separators=(",", ":")).encode()
             seeds.append(bytes([index + len(wire.SUFFIXES)]) + on_topic)
+            topic = f"eclor/v1/{wire.GATEWAY}/{section['suffix']}\n".encode()
+            seeds.append(bytes([index + 2 * len(wire.SUFFIXES)]) + topic + on_topic)
     return seeds
 
 

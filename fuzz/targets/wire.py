@@ -1,16 +1,17 @@
 """Wire decoder target: arbitrary bytes on every topic and as every message type.
 
-The first byte picks the message type and whether the payload arrives through ``decode`` or
-``decode_for_topic``; the rest is the payload. Only ``DecodeError`` (and its subclasses
-``MessageTooLarge`` and ``UnsupportedVersion``) may come out, and whatever is accepted must
-survive encode → decode unchanged.
+The first byte picks the message type and how the payload arrives: through ``decode``, through
+``decode_for_topic`` on that type's topic, or (``topic\\npayload``) on a topic string parsed with
+``parse_topic``; the rest is the payload. Only ``DecodeError`` (and its subclasses
+``MessageTooLarge`` and ``UnsupportedVersion``) may come out, or ``TopicError`` for a topic string
+outside the contract, and whatever is accepted must survive encode → decode unchanged.
 """
 
 from __future__ import annotations
 
-from eclor.errors import DecodeError
+from eclor.errors import DecodeError, TopicError
 from eclor.wire.codec import MESSAGE_TYPES, Message, decode, decode_for_topic, encode
-from eclor.wire.topics import Suffix, Topic
+from eclor.wire.topics import Suffix, Topic, parse_topic
 
 SUFFIXES = tuple(Suffix)
 GATEWAY = "cab-thil-04"
@@ -25,16 +26,24 @@ def one_input(data: bytes) -> None:
     if not data:
         return
     suffix = SUFFIXES[data[0] % len(SUFFIXES)]
-    on_topic = (data[0] // len(SUFFIXES)) % 2 == 1
+    mode = (data[0] // len(SUFFIXES)) % 3
     payload = data[1:]
     try:
-        if on_topic:
-            message: Message = decode_for_topic(Topic(GATEWAY, suffix), payload)
+        if mode == 0:
+            message: Message = decode(MESSAGE_TYPES[suffix], payload)  # type: ignore[assignment]
+        elif mode == 1:
+            message = decode_for_topic(Topic(GATEWAY, suffix), payload)
         else:
-            message = decode(MESSAGE_TYPES[suffix], payload)  # type: ignore[assignment]
-    except DecodeError:
+            message = _on_parsed_topic(payload)
+    except (DecodeError, TopicError):
         return
     check_round_trip(message)
+
+
+def _on_parsed_topic(data: bytes) -> Message:
+    """``topic\\npayload``: the topic string as the broker delivers it, then the payload."""
+    text, _, payload = data.partition(b"\n")
+    return decode_for_topic(parse_topic(text.decode("utf-8", "replace")), payload)
 
 
 def check_round_trip(message: Message) -> None:
