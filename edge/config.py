@@ -33,6 +33,8 @@ _UNITS = {
 
 def parse_size(value: int | str) -> int:
     """``"256MiB"`` → 268435456; integers are bytes."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"not a size: {value!r} (use e.g. 512MiB, 2GB or a number of bytes)")
     if isinstance(value, int):
         return value
     match = _SIZE.match(value)

@@ -110,14 +110,9 @@ def test_a_gap_is_counted_from_the_fields_not_from_their_alignment_padding() -> 
     assert plan(3) == [(34, 8)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="edge/config.py parse_size: outbox.max_bytes that is neither an integer nor a string "
-    "(5e8 written in YAML is a float; null) raises TypeError from re.match instead of a "
-    "ConfigError naming outbox.max_bytes (found by tests/fuzz/test_config_properties.py)",
-)
 def test_a_size_written_as_a_float_is_a_config_error(tmp_path: Path) -> None:
+    """Found by tests/fuzz/test_config_properties.py: 5e8 (a float in YAML) or null raised a
+    TypeError from the size parser instead of a ConfigError naming outbox.max_bytes."""
     config = yaml.safe_load((SHIPPED / "gateways" / "cabinet-thil-04.yaml").read_text())
     config["outbox"]["max_bytes"] = 5e8
     config["profiles_dir"] = str(SHIPPED / "profiles")
