@@ -167,6 +167,9 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return problem_response(request, ApiProblem(INVALID, detail, errors=errors))
 
 
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == NOT_FOUND.status:
@@ -174,6 +177,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         return problem_response(request, problem)
     if exc.status_code == TOO_LARGE.status:
         return problem_response(request, ApiProblem(TOO_LARGE, str(exc.detail)))
+    if exc.status_code == 400 and exc.detail == _FASTAPI_UNREADABLE_BODY:  # e.g. not UTF-8
+        return problem_response(request, ApiProblem(INVALID, "body: not readable as JSON"))
     phrase = _phrase(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else phrase
     body = Problem(

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from cloud.api.deps import ApiSettings
@@ -86,32 +87,41 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 async def _read_form(request: Request, settings: ApiSettings) -> tuple[ReportDraft, list[bytes]]:
-    async with request.form(
-        max_files=settings.report_max_photos + 1,
-        max_fields=MAX_FORM_FIELDS,
-        max_part_size=MAX_FIELD_BYTES,
-    ) as form:
-        fields: dict[str, Any] = {}
-        uploads: list[UploadFile] = []
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if name != PHOTO_FIELD:
-                    raise _invalid(name, f"files are taken only in the field {PHOTO_FIELD!r}")
-                uploads.append(value)
-            elif name == PHOTO_FIELD:
-                raise _invalid(PHOTO_FIELD, "a file is expected")
-            elif name in fields:
-                raise _invalid(name, "given more than once")
-            else:
-                fields[name] = value
-        draft = draft_of({k: v for k, v in fields.items() if v != ""}, settings)
-        if len(uploads) > settings.report_max_photos:
-            raise _invalid(PHOTO_FIELD, f"at most {settings.report_max_photos} photos")
-        if uploads and settings.report_photo_dir is None:
-            raise _invalid(PHOTO_FIELD, "this server takes no photos")
-        photos = [
-            await _read_upload(i, u, settings.report_max_photo_bytes) for i, u in enumerate(uploads)
-        ]
+    try:
+        async with request.form(
+            max_files=settings.report_max_photos + 1,
+            max_fields=MAX_FORM_FIELDS,
+            max_part_size=MAX_FIELD_BYTES,
+        ) as form:
+            return await _parse_form(form, settings)
+    except HTTPException as exc:  # Starlette's multipart limits: too many files, fields, a big part
+        field = PHOTO_FIELD if "files" in str(exc.detail) else "body"
+        limit = f"at most {settings.report_max_photos} photos"
+        raise _invalid(field, f"{exc.detail} ({limit})") from None
+
+
+async def _parse_form(form: FormData, settings: ApiSettings) -> tuple[ReportDraft, list[bytes]]:
+    fields: dict[str, Any] = {}
+    uploads: list[UploadFile] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name != PHOTO_FIELD:
+                raise _invalid(name, f"files are taken only in the field {PHOTO_FIELD!r}")
+            uploads.append(value)
+        elif name == PHOTO_FIELD:
+            raise _invalid(PHOTO_FIELD, "a file is expected")
+        elif name in fields:
+            raise _invalid(name, "given more than once")
+        else:
+            fields[name] = value
+    draft = draft_of({k: v for k, v in fields.items() if v != ""}, settings)
+    if len(uploads) > settings.report_max_photos:
+        raise _invalid(PHOTO_FIELD, f"at most {settings.report_max_photos} photos")
+    if uploads and settings.report_photo_dir is None:
+        raise _invalid(PHOTO_FIELD, "this server takes no photos")
+    photos = [
+        await _read_upload(i, u, settings.report_max_photo_bytes) for i, u in enumerate(uploads)
+    ]
     return draft, photos
 
 

@@ -1,8 +1,7 @@
-"""Deviations from the OpenAPI schema found by tests/fuzz/test_api_schema.py, one test each.
-
-They live in cloud/api (not this fuzzing work's to change): each is marked ``xfail(strict=True)``
-with its reason, so that it turns red, and gets its mark removed, once fixed. The schema run
-recognises exactly these responses (:func:`known_deviation`) and counts them apart.
+"""Deviations from the OpenAPI schema found by tests/fuzz/test_api_schema.py, one test each,
+now fixed: an unreadable JSON body (422), too many photos (422 naming ``photos``), Open311's
+errors documented as served (``application/json``), 413 documented on every route with a body.
+:func:`known_deviation` still recognises the old answers, so the schema run would name them.
 """
 
 from __future__ import annotations
@@ -44,12 +43,6 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         yield api
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cloud/api: a JSON body that is not UTF-8 answers 400 (FastAPI's 'There was an error "
-    "parsing the body'), a status the schema does not document for any body route; expected 422 "
-    "invalid-request like other unreadable bodies (or 400 added to the documented responses)",
-)
 async def test_a_json_body_that_is_not_utf8_is_a_documented_422(api: Api) -> None:
     for route in ("/api/v1/enrol", "/api/v1/gateways", "/api/v1/alerts"):
         response = await api.client.post(
@@ -71,12 +64,6 @@ async def test_the_not_utf8_body_is_still_refused_as_problem_json(api: Api) -> N
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cloud/api: POST /api/v1/reports with more photos than the multipart parser's "
-    "max_files answers 400 'Too many files', undocumented (documented: 201, 413, 415, 422, 429, "
-    "503); expected 413 or 422 naming the photo limit",
-)
 async def test_too_many_photos_is_a_documented_refusal(api: Api) -> None:
     files = [("photos", (f"p{i}.jpg", b"\xff\xd8\xff", "image/jpeg")) for i in range(5)]
     form = {"category": "streetlight_out", "lat": "49.47", "long": "5.91"}
@@ -84,12 +71,6 @@ async def test_too_many_photos_is_a_documented_refusal(api: Api) -> None:
     assert response.status_code in (413, 422), response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cloud/api/open311: errors are Open311's JSON array served as application/json, while "
-    "the OpenAPI document declares application/problem+json for them (GET services/{code}.json, "
-    "GET requests/{id}.json, POST requests.json); one of the two must change",
-)
 async def test_open311_errors_have_the_documented_content_type(api: Api) -> None:
     response = await api.client.get("/open311/v2/services/nope.json")
     assert response.status_code == 404
@@ -99,11 +80,6 @@ async def test_open311_errors_have_the_documented_content_type(api: Api) -> None
     assert response.headers["content-type"].split(";")[0] in documented
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cloud/api: every body is capped by max_body_bytes (413 too-large) but some routes "
-    "taking a body do not document 413 (POST /api/v1/alerts was hit by the fuzzer)",
-)
 async def test_every_route_taking_a_body_documents_413(api: Api) -> None:
     document = (await api.client.get("/openapi.json")).json()
     missing = [
