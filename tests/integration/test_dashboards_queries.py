@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from tests.support.cloud_parts import enroll, sqlite_registry
 pytestmark = pytest.mark.integration
 
 PARIS = ZoneInfo("Europe/Paris")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 # A Friday noon: the two days before hold weekday afternoons, which the waste centre's forecast
 # of the coming afternoon is built from.
 END = datetime(2026, 11, 27, 12, 0, tzinfo=PARIS)
@@ -425,6 +427,9 @@ def test_preview_draws_a_picture_per_panel_with_data(filled: Filled, tmp_path: P
         *(f"--var={name}={value}" for name, value in PREFER.items()),
     )
     pictures = sorted(tmp_path.rglob("*.png"))
+    kept = ARTIFACTS / "dashboards"  # for a reviewer without Grafana
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(tmp_path, kept, ignore=shutil.ignore_patterns("*.json"))
     drawable = [
         s
         for b in BOARDS
