@@ -103,10 +103,10 @@ cloud stand-in, over whole poll intervals after a warm-up; only readings stamped
 received by the cloud count, and "delivered (expected)" in the notes shows whether the agent kept
 up. The reference of each figure is the same figure at 20 devices in the same run: the ratio is the
 growth. The agent starts every poller at the same moment, so each interval opens with a burst of
-7 × devices requests. In a development run at load average 7 (other engineers' tests on the same
-two cores), 2,000 devices delivered 267 of the expected 400 readings/s: whole polls produced no
-reading (requests over the bus's 500 ms `timeout_ms` while the event loop worked through the
-burst is the likely cause; not confirmed); at load 3.4 all 400 came in. Spreading the pollers'
+7 × devices requests. At 2,000 devices, runs on this machine delivered either all 400 expected
+readings/s or 267 (two polls of three in the window), at load averages from 0.7 to 7: whole polls
+produced no reading. Requests over the bus's 500 ms `timeout_ms` while the event loop works
+through the burst are the likely cause (not confirmed). Spreading the pollers'
 first polls over the interval would remove the burst.
 """,
     "ingest_workers": """\
