@@ -314,6 +314,7 @@ def emit_figures(results: list[Round], errors: int) -> None:
     bare = "bare FastAPI endpoint, same body size"
     rate, bare_rate = median_pair(lambda load: load.rate)
     per_cpu, bare_cpu = median_pair(lambda load: load.per_cpu_s)
+    p99, bare_p99 = median_pair(lambda load: load.p99_ms)
     emit(
         [
             Figure("requests/s", rate, "req/s", bare_rate, bare, "median round"),
@@ -325,6 +326,7 @@ def emit_figures(results: list[Round], errors: int) -> None:
                 bare,
                 "median round; goal ≥ 0.7",
             ),
+            Figure("p99 latency", p99, "ms", bare_p99, bare, "median round; lower is better"),
         ],
         notes=[f"{len(results)} rounds, {errors} errors"],
     )
