@@ -31,8 +31,8 @@ def known_deviation(path: str, response: httpx.Response | object) -> str | None:
         return "too-many-photos-is-undocumented-400"
     if status == 413 and "urn:eclor:problem:too-large" in text:
         return "body-limit-413-undocumented"
-    if path.startswith("/open311/") and status >= 400 and kind.startswith("application/json"):
-        return "open311-errors-are-not-problem-json"
+    if path.startswith("/open311/") and status in (400, 404) and "problem" in kind:
+        return "open311-errors-not-as-documented"  # Open311's arrays are application/json
     return None
 
 
